@@ -1,0 +1,40 @@
+"""Every environment variable vidfast reads, in one place, each with its default.
+
+setup.py reads the build switches from here too (by loading this file directly), so the names and
+defaults cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV_DEFAULTS: dict[str, str] = {
+    # Build: "auto" compiles CUDA sources when nvcc is found, "cpu" never does, "cuda" requires nvcc.
+    "VIDFAST_TARGET_DEVICE": "auto",
+    # Build: "1" skips the native extension entirely; vidfast then runs on its reference paths.
+    "VIDFAST_SKIP_NATIVE": "0",
+    # Build: CUDA architectures for the kernels (CMake CUDA_ARCHITECTURES syntax).
+    "VIDFAST_CUDA_ARCHS": "80;86;89;90",
+    # Build: parallel compile jobs for CMake.
+    "VIDFAST_BUILD_JOBS": "",
+    # Run: "1" ignores vidfast._C even when it is built (forces the numpy/torch reference ops).
+    "VIDFAST_DISABLE_NATIVE": "0",
+    # Run: decoder threads per video for PyAV (0 = let FFmpeg choose).
+    "VIDFAST_DECODE_THREADS": "0",
+    # Run: where exported ONNX / engine files and converted models are cached.
+    "VIDFAST_CACHE_DIR": os.path.join(os.path.expanduser("~"), ".cache", "vidfast"),
+    # Tests: "1" turns skipped GPU tests into failures (set on a GPU machine).
+    "VIDFAST_FAIL_WITHOUT_CUDA": "0",
+}
+
+
+def get(name: str) -> str:
+    """The value of a vidfast environment variable, or its default."""
+    if name not in ENV_DEFAULTS:
+        raise KeyError(f"unknown vidfast environment variable {name!r}; known: {sorted(ENV_DEFAULTS)}")
+    return os.environ.get(name, ENV_DEFAULTS[name])
+
+
+def flag(name: str) -> bool:
+    """True when a boolean variable is set to 1/true/yes/on."""
+    return get(name).strip().lower() in {"1", "true", "yes", "on"}
