@@ -1,0 +1,129 @@
+"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``synth`` and ``info``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from vidfast import __version__
+from vidfast.errors import VidfastError
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn vidfast's own errors into one clear line on stderr and exit status 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VidfastError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vidfast")
+def main() -> None:
+    """vidfast: turn raw videos into video instruction-tuning and temporal-grounding datasets."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def info(as_json: bool) -> None:
+    """Version, native build, and which backends are available (and why not)."""
+    from vidfast import info as info_mod
+
+    doc = info_mod.collect()
+    click.echo(json.dumps(doc, indent=2) if as_json else info_mod.render(doc))
+
+
+def _summarise(result: Any) -> str:
+    rep = result.report
+    v = rep["videos"]
+    lines = [f"{rep['recipe']}: {v['total']} videos: {v['done']} done, {v['failed']} failed, {v['skipped']} skipped"
+             f" in {rep['wall_s']:.1f} s  →  {result.out_dir}"]
+    for reason, n in rep["failures_by_reason"].items():
+        lines.append(f"  failed ({reason}): {n}")
+    for name, st in rep["stages"].items():
+        rate = f"{st['items_per_s']:.1f} items/s" if st["items_per_s"] else "-"
+        lines.append(f"  stage {name:<14} ok {st['ok']:>5}  failed {st['failed']:>4}  cached {st['cached']:>5}  {rate}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--recipe", default="probe", show_default=True, help="Which pipeline to run.")
+@click.option("--preset", default="default", show_default=True, help="Model preset: default (HF ids, GPU) or embedded.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file of config keys.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config key (repeatable).")
+@click.option("--workers", type=int, help="Workers per CPU stage (runtime.workers).")
+@click.option("--retry-failed", is_flag=True, help="Re-try videos whose failure is stored from an earlier run.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any video failed.")
+@_friendly
+def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_file: str | None,
+        overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool) -> None:
+    """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files)."""
+    from vidfast.config import load_config
+    from vidfast.runner import run_config
+
+    extra = list(overrides)
+    extra += [f"runtime.workers={workers}"] if workers else []
+    extra += ["runtime.retry_failed=true"] if retry_failed else []
+    extra += ["runtime.progress=false"] if no_progress or not sys.stderr.isatty() else []
+    cfg = load_config(preset, config_file, extra, recipe=recipe)
+    result = run_config(inputs, output, cfg)
+    click.echo(_summarise(result))
+    if strict and result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("video")
+@click.option("--count-frames/--no-count-frames", default=True, show_default=True,
+              help="Count frames exactly by demuxing (also detects variable frame rate).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_friendly
+def probe(video: str, count_frames: bool, as_json: bool) -> None:
+    """Print what vidfast knows about one VIDEO."""
+    from vidfast.io import probe as probe_video
+
+    doc = probe_video(video, count_frames=count_frames).to_dict()
+    click.echo(json.dumps(doc, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in doc.items()))
+
+
+@main.command()
+@click.option("-o", "--output", default="demo-out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--videos", default=3, show_default=True, help="How many synthetic videos to generate.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_friendly
+def demo(output: str, videos: int, no_progress: bool) -> None:
+    """Run vidfast's recipes on an embedded default: synthetic and package-shipped sample videos,
+    offline models, no GPU and no model hub needed."""
+    from vidfast.demo import run_demo
+
+    for line in run_demo(output, n_videos=videos, progress=not no_progress and sys.stderr.isatty()):
+        click.echo(line)
+
+
+def _mount_optional_commands() -> None:
+    """Commands whose modules are optional add themselves here."""
+    try:
+        from vidfast.synth.cli import synth_command
+    except ImportError:
+        return
+    main.add_command(synth_command, "synth")
+
+
+_mount_optional_commands()
+
+if __name__ == "__main__":
+    main()

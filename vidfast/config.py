@@ -1,0 +1,178 @@
+"""Run configuration: dataclasses are the single source; presets, YAML files and ``--set`` feed them.
+
+Resolution order (later wins): dataclass defaults → preset (``vidfast/presets/<name>.yaml``) →
+``--config FILE.yaml`` → ``--set key.sub=value``. Unknown keys and invalid values raise
+``ConfigError`` naming the key, the valid choices and the closest match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, TypeAdapter, ValidationError
+
+from vidfast.errors import ConfigError
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+@dataclass
+class DecodeConfig:
+    """Video decoding."""
+
+    backend: Literal["auto", "pyav"] = "auto"
+    threads: NonNegInt = 0  # decoder threads per video; 0 lets FFmpeg choose
+
+
+@dataclass
+class ProbeConfig:
+    """The ``probe`` recipe: what to check for every input video."""
+
+    count_frames: bool = True  # exact frame count and VFR detection by demuxing every packet
+    decode_check: bool = True  # decode every frame (at a tiny size) and count corrupt ones
+    check_size: PositiveInt = 64  # short side, in pixels, of the frames decoded for the check
+
+
+@dataclass
+class ModelsConfig:
+    """Which models the recipes load: HF repo ids, local directories, or ``embedded:<name>``."""
+
+    clip: str = "openai/clip-vit-large-patch14"
+    blip2: str = "Salesforce/blip2-opt-2.7b"
+    tagger: str = "clip-zero-shot"
+    llm: str = "Qwen/Qwen2.5-7B-Instruct"
+    text_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+
+
+@dataclass
+class RuntimeConfig:
+    """The executor."""
+
+    executor: Literal["local"] = "local"
+    workers: PositiveInt = 2  # workers per CPU stage
+    queue_size: PositiveInt = 16  # bound of each inter-stage queue (back-pressure)
+    progress: bool = True
+    retry_failed: bool = False  # re-try videos whose failure is stored from an earlier run
+
+
+@dataclass
+class RunConfig:
+    """Everything one ``vidfast run`` needs besides its inputs and output directory."""
+
+    recipe: str = "probe"
+    preset: str = "default"
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping of config keys, got {type(doc).__name__}")
+    return doc
+
+
+def _check_keys(doc: dict[str, Any], cls: type, prefix: str = "") -> None:
+    """Raise on keys that are not fields of ``cls`` (recursively), suggesting the closest one."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in doc.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            hint = difflib.get_close_matches(str(key), fields, n=1)
+            did = f" Did you mean '{prefix}{hint[0]}'?" if hint else ""
+            raise ConfigError(
+                f"unknown config key '{dotted}'.{did} Valid keys{' under ' + prefix[:-1] if prefix else ''}: "
+                f"{', '.join(sorted(fields))}."
+            )
+        ftype = fields[key].default_factory if fields[key].default_factory is not dataclasses.MISSING else None
+        if ftype is not None and dataclasses.is_dataclass(ftype):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{dotted}' is a section; give it a mapping, e.g. {dotted}.<key>=...")
+            _check_keys(value, ftype, dotted + ".")
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """Turn ``a.b=value`` into ``{"a": {"b": value}}``; the value is parsed as a YAML scalar."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value (e.g. runtime.workers=4), got {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    doc: dict[str, Any] = value
+    for part in reversed(key.strip().split(".")):
+        doc = {part: doc}
+    return doc
+
+
+def _validate(doc: dict[str, Any]) -> RunConfig:
+    try:
+        return TypeAdapter(RunConfig).validate_python(doc)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append(f"config '{loc}': {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def load_config(
+    preset: str = "default",
+    config_file: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    **values: Any,
+) -> RunConfig:
+    """Resolve a ``RunConfig`` from a preset, an optional YAML file, ``--set`` overrides and keywords."""
+    if preset not in available_presets():
+        raise ConfigError(f"unknown preset {preset!r}; available presets: {', '.join(available_presets())}")
+    doc: dict[str, Any] = {}
+    layers = [_read_yaml(PRESETS_DIR / f"{preset}.yaml", "preset")]
+    if config_file is not None:
+        layers.append(_read_yaml(Path(config_file), "config file"))
+    layers += [parse_override(o) for o in overrides]
+    layers.append({k: v for k, v in values.items() if v is not None})
+    for layer in layers:
+        _check_keys(layer, RunConfig)
+        doc = _merge(doc, layer)
+    doc["preset"] = preset
+    return _validate(doc)
+
+
+def config_yaml(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

@@ -1,0 +1,264 @@
+"""The local streaming executor: one thread pool per stage, bounded queues between stages.
+
+Tasks stream through the stages in order. Each stage has its own workers (each with its own stage
+instance, set up once), reads batches from a bounded queue and writes to the next one, so decoding
+of one video overlaps model work on another and memory stays bounded by the queue sizes. Results
+are persisted per task and stage as they finish; a stored result with a matching fingerprint is
+reused instead of recomputed, which makes re-runs free and lets a killed run resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from vidfast.errors import VidfastError
+from vidfast.runtime.records import CACHED, DONE, SKIPPED, VideoTask
+from vidfast.runtime.stage import Stage, StageStats, Timer, error_reason
+from vidfast.runtime.store import RunStore
+
+_END = object()
+_POLL_S = 0.2
+
+
+def _put(q: queue.Queue, item: object, aborted: Callable[[], bool]) -> None:
+    """Put with backpressure, giving up when the run is aborting (so no thread blocks forever)."""
+    while not aborted():
+        try:
+            q.put(item, timeout=_POLL_S)
+            return
+        except queue.Full:
+            continue
+
+
+def _get(q: queue.Queue, aborted: Callable[[], bool]) -> object:
+    """Get, returning the end marker when the run is aborting."""
+    while not aborted():
+        try:
+            return q.get(timeout=_POLL_S)
+        except queue.Empty:
+            continue
+    return _END
+
+
+@dataclass
+class ExecutorOptions:
+    """How the local executor runs: workers per CPU stage, queue bound, progress, checkpoints."""
+
+    workers: int = 2
+    queue_size: int = 16
+    batch_wait_s: float = 0.02
+    progress: bool = True
+    retry_failed: bool = False
+    checkpoint_every_s: float = 5.0
+
+
+@dataclass
+class RunOutcome:
+    """What an executor run produced: the tasks (in input order) and per-stage statistics."""
+
+    tasks: list[VideoTask]
+    stage_stats: dict[str, StageStats]
+    wall_s: float
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+def chain_fingerprints(stages: Sequence[Stage]) -> dict[str, str]:
+    """Each stage's fingerprint, chained through its upstream stages."""
+    prints: dict[str, str] = {}
+    upstream = ""
+    for stage in stages:
+        upstream = stage.fingerprint(upstream)
+        prints[stage.name] = upstream
+    return prints
+
+
+class _StageRunner:
+    """The workers of one stage."""
+
+    def __init__(self, stage: Stage, fingerprint: str, store: RunStore, opts: ExecutorOptions,
+                 inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException]) -> None:
+        self.stage, self.fingerprint, self.store, self.opts = stage, fingerprint, store, opts
+        self.inbox, self.outbox, self.errors = inbox, outbox, errors
+        self.n_workers = max(1, opts.workers if stage.resources.gpus == 0 else 1)
+        self.alive = self.n_workers
+        self.lock = threading.Lock()
+        self.stats: list[StageStats] = []
+        self.instances: list[Stage] = []
+
+    def aborted(self) -> bool:
+        return bool(self.errors)
+
+    def start(self) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self._work, name=f"{self.stage.name}-{i}", daemon=True)
+                   for i in range(self.n_workers)]
+        for t in threads:
+            t.start()
+        return threads
+
+    def _next_batch(self, worker: Stage) -> tuple[list[VideoTask], bool]:
+        first = _get(self.inbox, self.aborted)
+        if first is _END:
+            return [], True
+        batch, ended = [first], False
+        deadline = time.monotonic() + self.opts.batch_wait_s
+        while len(batch) < worker.batch_size:
+            try:
+                item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is _END:
+                ended = True
+                break
+            batch.append(item)
+        return batch, ended
+
+    def _work(self) -> None:
+        worker = copy.copy(self.stage)
+        worker.__post_init__()
+        self.instances.append(worker)
+        self.stats.append(worker.stats)
+        try:
+            worker.setup()
+            while True:
+                batch, ended = self._next_batch(worker)
+                if batch:
+                    self._handle(worker, batch)
+                if ended:
+                    self.inbox.put(_END)  # let this stage's other workers see the end too
+                    break
+        except BaseException as exc:  # a broken stage (not a bad item) stops the run
+            self.errors.append(exc)
+        finally:
+            try:
+                worker.teardown()
+            finally:
+                with self.lock:
+                    self.alive -= 1
+                    last = self.alive == 0
+                if last:
+                    _put(self.outbox, _END, self.aborted)
+
+    def _handle(self, worker: Stage, batch: list[VideoTask]) -> None:
+        todo = [t for t in batch if self._prepare(worker, t)]
+        if todo:
+            worker.stats.batches += 1
+            with Timer(worker.stats):
+                self._process(worker, todo)
+            for task in todo:
+                if task.stage_status.get(worker.name) != "failed":
+                    task.stage_status[worker.name] = DONE
+                    worker.stats.ok += 1
+                else:
+                    worker.stats.failed += 1
+                self.store.save_result(worker.name, self.fingerprint, task)
+        for task in batch:
+            _put(self.outbox, task, self.aborted)
+
+    def _prepare(self, worker: Stage, task: VideoTask) -> bool:
+        """Skip failed tasks, reuse stored results; True when the task needs processing."""
+        worker.stats.items += 1
+        if task.failed:
+            task.stage_status[worker.name] = SKIPPED
+            worker.stats.skipped += 1
+            return False
+        doc = self.store.load_result(worker.name, self.fingerprint, task)
+        if doc is None or (doc["status"] == "failed" and self.opts.retry_failed):
+            return True
+        worker.stats.cached += 1
+        if doc["status"] == "failed":
+            err = doc["error"]
+            task.fail(worker.name, err["reason"], err["message"])
+        else:
+            task.data[worker.name] = doc["data"]
+            task.stage_status[worker.name] = CACHED
+        return False
+
+    def _process(self, worker: Stage, batch: list[VideoTask]) -> None:
+        """Run a batch; when the batched call raises, re-run it item by item to isolate the bad one."""
+        try:
+            worker.process(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].fail(worker.name, error_reason(exc), str(exc) or type(exc).__name__)
+                return
+            for task in batch:
+                self._process(worker, [task])
+
+    def merged_stats(self) -> StageStats:
+        total = StageStats()
+        for s in self.stats:
+            for name in ("items", "ok", "failed", "cached", "skipped", "batches"):
+                setattr(total, name, getattr(total, name) + getattr(s, name))
+            total.busy_s += s.busy_s
+            for k, v in s.counters.items():
+                total.add(k, v)
+        return total
+
+
+class LocalExecutor:
+    """Runs a list of stages over tasks on this machine, streaming, with bounded queues."""
+
+    def __init__(self, stages: Sequence[Stage], store: RunStore, options: ExecutorOptions | None = None,
+                 on_checkpoint: Callable[[list[VideoTask]], None] | None = None) -> None:
+        names = [s.name for s in stages]
+        if len(set(names)) != len(names):
+            raise VidfastError(f"stage names must be unique, got {names}")
+        self.stages, self.store = list(stages), store
+        self.opts = options or ExecutorOptions()
+        self.on_checkpoint = on_checkpoint
+
+    def run(self, tasks: list[VideoTask]) -> RunOutcome:
+        t0 = time.perf_counter()
+        prints = chain_fingerprints(self.stages)
+        queues = [queue.Queue(maxsize=self.opts.queue_size) for _ in range(len(self.stages) + 1)]
+        errors: list[BaseException] = []
+        runners = [
+            _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors)
+            for i, stage in enumerate(self.stages)
+        ]
+        threads = [t for r in runners for t in r.start()]
+        feeder = threading.Thread(target=self._feed, args=(tasks, queues[0], errors), daemon=True)
+        feeder.start()
+        self._drain(tasks, queues[-1], errors)
+        for t in [feeder, *threads]:
+            t.join()
+        if errors:
+            raise errors[0]
+        stats = {r.stage.name: r.merged_stats() for r in runners}
+        return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
+
+    def _feed(self, tasks: list[VideoTask], inbox: queue.Queue, errors: list[BaseException]) -> None:
+        aborted = lambda: bool(errors)  # noqa: E731
+        for task in tasks:
+            _put(inbox, task, aborted)
+        _put(inbox, _END, aborted)
+
+    def _drain(self, tasks: list[VideoTask], outbox: queue.Queue, errors: list[BaseException]) -> None:
+        bar = tqdm(total=len(tasks), unit="video", disable=not self.opts.progress, desc="videos")
+        failed = 0
+        last_checkpoint = time.monotonic()
+        try:
+            while True:
+                item = _get(outbox, lambda: bool(errors))
+                if item is _END:
+                    break
+                failed += item.failed
+                bar.update(1)
+                bar.set_postfix(failed=failed, refresh=False)
+                if self.on_checkpoint and time.monotonic() - last_checkpoint > self.opts.checkpoint_every_s:
+                    self.on_checkpoint(tasks)
+                    last_checkpoint = time.monotonic()
+        finally:
+            bar.close()
+
+
+def describe_stats(stats: dict[str, StageStats]) -> dict[str, Any]:
+    return {name: s.to_dict() for name, s in stats.items()}

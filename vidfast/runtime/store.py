@@ -1,0 +1,117 @@
+"""The run directory: atomic writes, per-video stage results, the manifest and the report.
+
+Layout of a run directory::
+
+    manifest.jsonl          one line per input video: status, error, per-stage status
+    report.json             counts, failures by reason, per-stage throughput
+    config.yaml             the resolved configuration of the last run
+    state/<stage>/<id>.json one stage's result for one video, keyed by the stage fingerprint
+    <recipe outputs>        written by the recipe's exporters
+
+Every file is written to a temporary name and renamed, so a killed run never leaves a torn file.
+A stage result is reused only when its fingerprint (stage config + upstream config) and the input
+file's identity (size, mtime) still match; that is what makes re-runs free and resumption exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from vidfast.errors import OutputError
+from vidfast.runtime.records import VideoTask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def atomic_write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def input_identity(path: str) -> str:
+    """Size and modification time of an input file, or why it has none."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return f"unstat:{type(exc).__name__}"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+class RunStore:
+    """Reads and writes one run directory."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.state = self.root / "state"
+
+    def prepare(self) -> None:
+        """Create the run directory or fail with a message that names the fix."""
+        try:
+            self.state.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to the output directory {self.root}: {exc.strerror or exc}. "
+                "Choose a writable directory with -o/--output, or fix its permissions."
+            ) from exc
+
+    def _result_path(self, stage: str, task: VideoTask) -> Path:
+        return self.state / stage / f"{task.video_id}.json"
+
+    def load_result(self, stage: str, fingerprint: str, task: VideoTask) -> dict[str, Any] | None:
+        """The stored result of ``stage`` for ``task`` if it is still valid, else None."""
+        path = self._result_path(stage, task)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if doc.get("fingerprint") != fingerprint or doc.get("input") != input_identity(task.video):
+            return None
+        return doc
+
+    def save_result(self, stage: str, fingerprint: str, task: VideoTask) -> None:
+        """Persist this stage's outcome for ``task`` (its data, or its error)."""
+        error = task.error.to_dict() if task.error and task.error.stage == stage else None
+        doc = {
+            "fingerprint": fingerprint,
+            "input": input_identity(task.video),
+            "video": task.video,
+            "status": "failed" if error else "done",
+            "error": error,
+            "data": task.data.get(stage),
+        }
+        atomic_write_json(self._result_path(stage, task), doc)
+
+    def write_manifest(self, tasks: Iterable[VideoTask]) -> Path:
+        path = self.root / "manifest.jsonl"
+        atomic_write_jsonl(path, (t.manifest_row() for t in tasks))
+        return path
+
+    def read_manifest(self) -> list[dict[str, Any]]:
+        path = self.root / "manifest.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
