@@ -22,7 +22,7 @@ _LAZY = {
     "load_config": ("vidfast.config", "load_config"),
     "RunConfig": ("vidfast.config", "RunConfig"),
     "recipe_names": ("vidfast.recipes", "recipe_names"),
-    "info": ("vidfast.info", "collect"),
+    "info": ("vidfast.sysinfo", "collect"),
 }
 
 

@@ -38,7 +38,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def info(as_json: bool) -> None:
     """Version, native build, and which backends are available (and why not)."""
-    from vidfast import info as info_mod
+    from vidfast import sysinfo as info_mod
 
     doc = info_mod.collect()
     click.echo(json.dumps(doc, indent=2) if as_json else info_mod.render(doc))
@@ -114,16 +114,13 @@ def demo(output: str, videos: int, no_progress: bool) -> None:
         click.echo(line)
 
 
-def _mount_optional_commands() -> None:
-    """Commands whose modules are optional add themselves here."""
-    try:
-        from vidfast.synth.cli import synth_command
-    except ImportError:
-        return
+def _mount_commands() -> None:
+    from vidfast.synth.cli import synth_command
+
     main.add_command(synth_command, "synth")
 
 
-_mount_optional_commands()
+_mount_commands()
 
 if __name__ == "__main__":
     main()

@@ -37,7 +37,7 @@ class ProbeConfig:
 
     count_frames: bool = True  # exact frame count and VFR detection by demuxing every packet
     decode_check: bool = True  # decode every frame (at a tiny size) and count corrupt ones
-    check_size: PositiveInt = 64  # short side, in pixels, of the frames decoded for the check
+    check_size: NonNegInt = 0  # 0: decode only; N: also scale every frame to N x N grey (exercises the scaler)
 
 
 @dataclass

@@ -31,11 +31,12 @@ class DecodeCheckStage(Stage):
 
     name: ClassVar[str] = "decode_check"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=0.3)
-    check_size: int = 64
+    check_size: int = 0
     threads: int = 0
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
-        stats = decode_check(task.video, size=self.check_size, threads=self.threads)
+        size = (self.check_size, self.check_size) if self.check_size else None
+        stats = decode_check(task.video, size=size, threads=self.threads or None)
         if stats.frames_decoded == 0:
             raise DecodeError("decode_failed", f"{task.video}: no frame could be decoded; the file is damaged.")
         self.stats.add("frames", stats.frames_decoded)
