@@ -52,8 +52,11 @@ def _summarise(result: Any) -> str:
     for reason, n in rep["failures_by_reason"].items():
         lines.append(f"  failed ({reason}): {n}")
     for name, st in rep["stages"].items():
-        rate = f"{st['items_per_s']:.1f} items/s" if st["items_per_s"] else "-"
-        lines.append(f"  stage {name:<14} ok {st['ok']:>5}  failed {st['failed']:>4}  cached {st['cached']:>5}  {rate}")
+        rate = f"{st['items_per_s']:.3g} videos/s" if st["items_per_s"] else "-"
+        extra = "".join(f"  {k} {v / st['busy_s']:.4g}/s" for k, v in st["counters"].items()
+                        if k == "frames" and st["busy_s"])
+        lines.append(f"  stage {name:<14} ok {st['ok']:>5}  failed {st['failed']:>4}  cached {st['cached']:>5}"
+                     f"  {rate}{extra}")
     return "\n".join(lines)
 
 
