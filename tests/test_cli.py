@@ -165,3 +165,12 @@ def test_probe_command(synth_vfr) -> None:
     assert code == 0 and json.loads(text)["vfr"] is True
     code, text = _invoke("probe", "/no/such/video.mp4")
     assert code == 2 and "no such file" in text
+
+
+def test_scenes_command_prints_scenedetect_cuts(bikes_mp4) -> None:
+    code, text = _invoke("scenes", str(bikes_mp4), "--json")
+    doc = json.loads(text)
+    assert code == 0 and doc["cuts"] == [30, 76, 137, 187, 242] and doc["fps"] == 25.0
+    assert doc["scenes"][0][0] == 0.0 and doc["scenes"][1][0] == pytest.approx(30 / 25)
+    code, text = _invoke("scenes", str(bikes_mp4), "--threshold", "1000")
+    assert code == 0 and "0 cuts, 1 scenes" in text  # a single-shot video is one scene, not zero

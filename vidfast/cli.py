@@ -1,4 +1,4 @@
-"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``synth`` and ``info``."""
+"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``scenes``, ``synth`` and ``info``."""
 
 from __future__ import annotations
 
@@ -101,6 +101,32 @@ def probe(video: str, count_frames: bool, as_json: bool) -> None:
 
     doc = probe_video(video, count_frames=count_frames).to_dict()
     click.echo(json.dumps(doc, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in doc.items()))
+
+
+@main.command()
+@click.argument("video")
+@click.option("--detector", type=click.Choice(["content", "adaptive", "transnetv2"]), default="content",
+              show_default=True, help="Cut detector (content/adaptive give PySceneDetect 0.7's cuts).")
+@click.option("--threshold", type=float, help="Detector threshold (content 27, adaptive 3.0, transnetv2 0.5).")
+@click.option("--min-scene-len", default=15, show_default=True, help="Shortest scene, in frames.")
+@click.option("--backend", type=click.Choice(["auto", "native", "reference", "cuda"]), default="auto",
+              show_default=True, help="Score backend for content/adaptive.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"cuts": [...], "scenes": [[start, end], ...], "fps": ...}.')
+@_friendly
+def scenes(video: str, detector: str, threshold: float | None, min_scene_len: int, backend: str, as_json: bool) -> None:
+    """Detect the shots of one VIDEO: print the cuts (first frame of each new scene) and scene times."""
+    from vidfast.scenes import detect_scenes
+
+    result = detect_scenes(video, detector=detector, threshold=threshold, min_scene_len=min_scene_len,
+                           backend=backend)
+    if as_json:
+        click.echo(json.dumps({"cuts": result.cuts, "scenes": result.scenes, "fps": result.fps}))
+        return
+    click.echo(f"{video}: {len(result.cuts)} cuts, {len(result.scenes)} scenes at {result.fps:.3f} fps "
+               f"({result.detector}, {result.backend} backend)")
+    click.echo("cuts: " + " ".join(map(str, result.cuts)))
+    for i, (start, end) in enumerate(result.scenes):
+        click.echo(f"scene {i:>4}: {start:10.3f} s - {end:10.3f} s")
 
 
 @main.command()
