@@ -136,3 +136,39 @@ def test_a_killed_run_resumes_where_it_stopped(store_dir) -> None:
     assert set(CALLS.get("length", [])) <= {f"/v/{i}.mp4" for i in range(8, 12)}
     assert sorted(CALLS["double"]) == sorted(f"/v/{i}.mp4" for i in range(7, 12))
     assert all(not t.failed and "double" in t.data for t in tasks)
+
+
+@dataclass
+class Frames(Stage):
+    """A transient stage: its output (think decoded frames) is handed on, never stored."""
+
+    name: ClassVar[str] = "frames"
+    persist: ClassVar[bool] = False
+
+    def process_item(self, task: VideoTask) -> dict:
+        _record(self.name, task)
+        return {"n": len(task.video)}
+
+
+def test_transient_stage_runs_only_when_its_consumer_must(store_dir) -> None:
+    videos = [f"/v/{i}.mp4" for i in range(4)]
+
+    def go(double: Double) -> list[VideoTask]:
+        CALLS.clear()
+        tasks = [VideoTask(v) for v in videos]
+        LocalExecutor([Frames(), double], RunStore(store_dir), ExecutorOptions(progress=False)).run(tasks)
+        return tasks
+
+    @dataclass
+    class UsesFrames(Double):
+        def process_item(self, task: VideoTask) -> dict:
+            _record(self.name, task)
+            return {"n2": task.data["frames"]["n"] * 2 + self.offset}
+
+    go(UsesFrames())
+    assert len(CALLS["frames"]) == 4 and len(CALLS["double"]) == 4
+    assert not (store_dir / "state" / "frames").exists()  # never written
+    tasks = go(UsesFrames())
+    assert CALLS == {} and tasks[0].stage_status == {"frames": "cached", "double": "cached"}
+    tasks = go(UsesFrames(offset=3))  # the consumer must run, so the transient stage runs again first
+    assert len(CALLS["frames"]) == 4 and tasks[0].data["double"]["n2"] == 2 * len(videos[0]) + 3

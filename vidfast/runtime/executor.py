@@ -84,10 +84,13 @@ class _StageRunner:
     """The workers of one stage."""
 
     def __init__(self, stage: Stage, fingerprint: str, store: RunStore, opts: ExecutorOptions,
-                 inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException]) -> None:
+                 inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException],
+                 consumer: tuple[str, str] | None = None) -> None:
         self.stage, self.fingerprint, self.store, self.opts = stage, fingerprint, store, opts
         self.inbox, self.outbox, self.errors = inbox, outbox, errors
-        self.n_workers = max(1, opts.workers if stage.resources.gpus == 0 else 1)
+        self.consumer = consumer  # (name, fingerprint) of the next stored stage, for transient stages
+        workers = opts.workers if stage.resources.gpus == 0 else 1
+        self.n_workers = max(1, min(workers, stage.max_workers or workers))
         self.alive = self.n_workers
         self.lock = threading.Lock()
         self.stats: list[StageStats] = []
@@ -158,7 +161,8 @@ class _StageRunner:
                     worker.stats.ok += 1
                 else:
                     worker.stats.failed += 1
-                self.store.save_result(worker.name, self.fingerprint, task)
+                if worker.persist:
+                    self.store.save_result(worker.name, self.fingerprint, task)
         for task in batch:
             _put(self.outbox, task, self.aborted)
 
@@ -169,6 +173,8 @@ class _StageRunner:
             task.stage_status[worker.name] = SKIPPED
             worker.stats.skipped += 1
             return False
+        if not worker.persist:
+            return self._needed_downstream(worker, task)
         doc = self.store.load_result(worker.name, self.fingerprint, task)
         if doc is None or (doc["status"] == "failed" and self.opts.retry_failed):
             return True
@@ -180,6 +186,16 @@ class _StageRunner:
             task.data[worker.name] = doc["data"]
             task.stage_status[worker.name] = CACHED
         return False
+
+    def _needed_downstream(self, worker: Stage, task: VideoTask) -> bool:
+        """A transient stage runs only when the next stored stage must run for this task."""
+        if self.consumer is not None:
+            doc = self.store.load_result(*self.consumer, task)
+            if doc is not None and not (doc["status"] == "failed" and self.opts.retry_failed):
+                task.stage_status[worker.name] = CACHED
+                worker.stats.cached += 1
+                return False
+        return True
 
     def _process(self, worker: Stage, batch: list[VideoTask]) -> None:
         """Run a batch; when the batched call raises, re-run it item by item to isolate the bad one."""
@@ -221,7 +237,8 @@ class LocalExecutor:
         queues = [queue.Queue(maxsize=self.opts.queue_size) for _ in range(len(self.stages) + 1)]
         errors: list[BaseException] = []
         runners = [
-            _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors)
+            _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors,
+                         self._consumer(i, prints))
             for i, stage in enumerate(self.stages)
         ]
         threads = [t for r in runners for t in r.start()]
@@ -234,6 +251,13 @@ class LocalExecutor:
             raise errors[0]
         stats = {r.stage.name: r.merged_stats() for r in runners}
         return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
+
+    def _consumer(self, index: int, prints: dict[str, str]) -> tuple[str, str] | None:
+        """The first stored stage after stage ``index`` (whose need decides a transient stage's)."""
+        for stage in self.stages[index + 1:]:
+            if stage.persist:
+                return stage.name, prints[stage.name]
+        return None
 
     def _feed(self, tasks: list[VideoTask], inbox: queue.Queue, errors: list[BaseException]) -> None:
         aborted = lambda: bool(errors)  # noqa: E731

@@ -74,6 +74,11 @@ class Stage:
     version: ClassVar[int] = 1  # bump when a change of code changes the stage's output
     resources: ClassVar[Resources] = Resources()
     batch_size: ClassVar[int] = 1
+    # Model stages set 1: one model instance per device, batching instead of threads.
+    max_workers: ClassVar[int | None] = None
+    # False for stages whose output (e.g. decoded frames) is not worth storing: such a stage runs for
+    # a task only when the next stored stage has no valid result for it.
+    persist: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self.stats = StageStats()
