@@ -14,6 +14,7 @@
 #include "normalize/normalize.h"
 #include "resize/resize.h"
 #include "scenes/scenes.h"
+#include "similarity/similarity.h"
 #include "vidfast_build_info.h"
 #include "yuv/yuv.h"
 
@@ -59,6 +60,8 @@ PYBIND11_MODULE(_C, m) {
 
   // Scene-cut scores: content_scores, scene_edges (+ content_sums_cuda with CUDA); csrc/scenes/scenes.h.
   vidfast::register_scenes(m);
+  // Grounding similarity: segment_mean, segment_max_pool, merge_scan, span_scan (+ _cuda); csrc/similarity/similarity.h.
+  vidfast::register_similarity(m);
 
 #ifdef VIDFAST_WITH_CUDA
   // ---- CUDA entry points (device pointers as ints, enqueued on `stream`) ----

@@ -41,6 +41,45 @@ class ProbeConfig:
 
 
 @dataclass
+class ScenesConfig:
+    """Shot detection and scene rules (detector defaults equal PySceneDetect 0.7's)."""
+
+    detector: Literal["content", "adaptive", "transnetv2"] = "content"
+    threshold: float | None = None  # None: the detector's default (27 / 3.0 / 0.5)
+    min_scene_len: PositiveInt = 15  # frames
+    backend: Literal["auto", "native", "reference", "cuda"] = "auto"
+    min_scene_s: Annotated[float, Field(ge=0)] = 0.5  # shorter scenes are dropped
+    max_scenes: PositiveInt | None = None  # cap per video; None = no cap (a cap, when hit, is reported)
+
+
+@dataclass
+class GroundingConfig:
+    """The InternVid-G grounding recipe (defaults: the original's, bugs fixed)."""
+
+    frames_per_scene: PositiveInt = 3
+    normalize_scene_embeddings: bool = False  # the original averaged un-normalised embeddings
+    merge_threshold: float = 0.85
+    merge_rule: Literal["last", "union"] = "last"
+    caption_min_scene_s: Annotated[float, Field(ge=0)] = 1.0  # merged scenes shorter than this get no caption
+    caption_prompt: str | None = None  # BLIP-2 prompt; None = plain captioning
+    caption_max_new_tokens: PositiveInt = 30
+    caption_score: Literal["max", "mean"] = "max"  # over the scene's sampled frames
+    selection: str = "median"  # median (whole run) | video_median | a fixed clip_sim threshold such as 0.25
+    boundary_shift: float = 0.25
+    span_same_threshold: float = 0.8
+    min_caption_span_s: float = 0.5
+    max_caption_span_s: float = 10.0
+    no_context: Literal["drop", "flag", "keep"] = "drop"  # records whose negative span adds nothing
+    clip_batch_size: PositiveInt = 64
+    caption_batch_size: PositiveInt = 16
+    videos_per_batch: PositiveInt = 8  # model stages batch across this many videos
+    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"
+    emit_intermediates: bool = False  # also write the original tool's intermediate files
+    hawkeye_records: bool = True  # HawkEye grounding instruction records
+    seed: int = 0
+
+
+@dataclass
 class ModelsConfig:
     """Which models the recipes load: HF repo ids, local directories, or ``embedded:<name>``."""
 
@@ -72,6 +111,8 @@ class RunConfig:
     preset: str = "default"
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    scenes: ScenesConfig = field(default_factory=ScenesConfig)
+    grounding: GroundingConfig = field(default_factory=GroundingConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 

@@ -70,8 +70,10 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
         outcome = executor.run(tasks)
     finally:
         store.write_manifest(tasks)  # whatever finished is recorded, even when the run is interrupted
-    outputs = recipe.export(ExportContext(store.root, cfg, tasks))
+    ctx = ExportContext(store.root, cfg, tasks)
+    outputs = recipe.export(ctx)
     report = build_report(cfg, outcome, outputs, started)
+    report["export"] = ctx.stats
     atomic_write_json(store.root / "report.json", report)
     return RunResult(store.root, report, tasks)
 

@@ -1,12 +1,12 @@
-"""Recipes: named pipelines. ``probe`` (probe and decode-check every input); later issues add
-``grounding``, ``videochatgpt``, ``videochat``, ``videochat2`` and ``judge``."""
+"""Recipes: named pipelines. ``probe`` (probe and decode-check every input) and ``grounding``
+(InternVid-G); the instruction-data recipes follow."""
 
 from __future__ import annotations
 
 from vidfast.errors import ConfigError
 from vidfast.recipes.base import ExportContext, Recipe
 
-_MODULES = {"probe": "vidfast.recipes.probe"}
+_MODULES = {"probe": "vidfast.recipes.probe", "grounding": "vidfast.recipes.grounding"}
 
 
 def recipe_names() -> list[str]:

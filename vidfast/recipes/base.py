@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vidfast.config import RunConfig
 from vidfast.runtime.records import VideoTask
@@ -18,6 +19,7 @@ class ExportContext:
     out_dir: Path
     config: RunConfig
     tasks: list[VideoTask]
+    stats: dict[str, Any] = field(default_factory=dict)  # what the export counted, copied into report.json
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,7 @@ class _StageRunner:
     def _work(self) -> None:
         worker = copy.copy(self.stage)
         worker.__post_init__()
+        worker.store = self.store  # for stages that keep arrays beside their results
         self.instances.append(worker)
         self.stats.append(worker.stats)
         try:

@@ -79,9 +79,12 @@ class Stage:
     # False for stages whose output (e.g. decoded frames) is not worth storing: such a stage runs for
     # a task only when the next stored stage has no valid result for it.
     persist: ClassVar[bool] = True
+    # Fields that change speed, not results (batch sizes): left out of the fingerprint.
+    performance_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
         self.stats = StageStats()
+        self.store: Any = None  # the run's RunStore, set by the executor before setup()
 
     def setup(self) -> None:
         """Load models and open resources; called once per worker before the first batch."""
@@ -107,7 +110,10 @@ class Stage:
             task.fail(self.name, error_reason(exc), str(exc) or type(exc).__name__)
 
     def config_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        """The fields that decide the stage's output."""
+        if not dataclasses.is_dataclass(self):
+            return {}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in self.performance_fields}
 
     def fingerprint(self, upstream: str = "") -> str:
         """Hash of the stage's identity, version, configuration and its upstream stages' fingerprints."""

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vidfast.errors import OutputError
 from vidfast.runtime.records import VideoTask
 
@@ -104,6 +106,26 @@ class RunStore:
             "data": task.data.get(stage),
         }
         atomic_write_json(self._result_path(stage, task), doc)
+
+    def array_path(self, stage: str, task: VideoTask, name: str) -> Path:
+        return self.state / stage / f"{task.video_id}.{name}.npy"
+
+    def save_array(self, stage: str, task: VideoTask, name: str, array: np.ndarray) -> Path:
+        """Store a stage's array for a task (atomically); trusted only through the stage's result file."""
+        path = self.array_path(stage, task, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(array))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load_array(self, stage: str, task: VideoTask, name: str) -> np.ndarray:
+        return np.load(self.array_path(stage, task, name))
 
     def write_manifest(self, tasks: Iterable[VideoTask]) -> Path:
         path = self.root / "manifest.jsonl"

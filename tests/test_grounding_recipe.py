@@ -1,0 +1,85 @@
+"""End to end: ``--recipe grounding`` with the embedded tiny CLIP and BLIP-2 on real videos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import vidfast
+from vidfast.export.hawkeye import POSITION_OPTIONS, RECORD_TYPES
+from vidfast.grounding.negatives import ROW_FIELDS
+
+pytest.importorskip("transformers")
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def grounding_run(tmp_path_factory, synth_h264, synth_vp9, bikes_mp4) -> tuple[list[str], Path, dict]:
+    out = tmp_path_factory.mktemp("grounding") / "run"
+    inputs = [str(synth_h264.path), str(synth_vp9.path), str(bikes_mp4)]
+    result = vidfast.run(inputs, out, recipe="grounding", preset="embedded", progress=False,
+                         overrides=["grounding.emit_intermediates=true"])
+    return inputs, out, result.report
+
+
+def test_every_stage_runs_and_outputs_have_the_original_fields(grounding_run) -> None:
+    _, out, report = grounding_run
+    assert report["videos"]["done"] == 3, report
+    assert set(report["stages"]) == {"probe", "shots", "scene_frames", "clip", "caption_frames", "captions",
+                                     "caption_scores"}
+    scenes = {r["video_fname"]: r["scenes"] for r in _jsonl(out / "intermediates" / "scenes.jsonl")}
+    # 5 cuts make 6 scenes; the last (frames 242-249, 0.32 s) is shorter than 0.5 s and dropped
+    assert scenes["bikes.mp4"] == [[0.0, 1.2], [1.2, 3.04], [3.04, 5.48], [5.48, 7.48], [7.48, 9.68]]
+    assert report["export"]["scenes_dropped_short"] >= 1
+    sims = {r["video_fname"]: r["similarity_matrix"] for r in _jsonl(out / "intermediates" / "scenes_similarity.jsonl")}
+    assert len(sims["bikes.mp4"]) == 5 and all(sims["bikes.mp4"][i][i] == pytest.approx(1, abs=1e-3) for i in range(5))
+    merged = {r["video_fname"]: r["scenes"] for r in _jsonl(out / "intermediates" / "scenes-merged.jsonl")}
+    assert merged["bikes.mp4"][0][0] == 0.0 and merged["bikes.mp4"][-1][1] == scenes["bikes.mp4"][-1][1]
+    filtered = _jsonl(out / "intermediates" / "filtered.jsonl")
+    assert filtered and set(filtered[0]) == {"video_fname", "start_sec", "end_sec", "caption", "clip_sim"}
+    rows = _jsonl(out / "grounding.jsonl")
+    assert report["export"]["grounding_rows"] == len(rows)
+    for row in rows:
+        assert tuple(row) == ROW_FIELDS
+        assert row["neg_start_sec"] <= row["start_sec"] < row["end_sec"] <= row["neg_end_sec"] <= row["duration"] + 1e-6
+
+
+def test_hawkeye_records(grounding_run) -> None:
+    _, out, report = grounding_run
+    n_rows = report["export"]["grounding_rows"]
+    for kind in RECORD_TYPES:
+        records = json.loads((out / "hawkeye" / f"{kind}.json").read_text())
+        assert sum(len(r["QA"]) for r in records) == n_rows
+        for qa in (q for r in records for q in r["QA"]):
+            assert {"start_sec", "end_sec", "neg_start_sec", "neg_end_sec", "i", "q", "a"} == set(qa)
+            if kind == "choice":
+                assert qa["q"].startswith("Question: ") and qa["q"].count("\n(") == 4
+                assert sorted(k for k, _ in qa["a"]) == sorted(POSITION_OPTIONS)
+
+
+def test_rerun_is_free_and_a_merge_change_reruns_only_what_depends_on_it(grounding_run) -> None:
+    inputs, out, _ = grounding_run
+    again = vidfast.run(inputs, out, recipe="grounding", preset="embedded", progress=False,
+                        overrides=["grounding.emit_intermediates=true"])
+    stages = again.report["stages"]
+    assert all(s["ok"] == 0 and s["cached"] == 3 for s in stages.values()), stages
+    changed = vidfast.run(inputs, out, recipe="grounding", preset="embedded", progress=False,
+                          overrides=["grounding.merge_threshold=0.99"])
+    stages = changed.report["stages"]
+    assert stages["shots"]["cached"] == 3 and stages["probe"]["cached"] == 3
+    assert stages["scene_frames"]["ok"] == 3 and stages["clip"]["ok"] == 3 and stages["captions"]["ok"] == 3
+
+
+def test_single_shot_video_is_one_scene(tmp_path, synth_dir) -> None:
+    from vidfast.synth import SynthOptions, generate
+
+    path = synth_dir / "one_shot.mp4"
+    generate(path, SynthOptions(scenes=1, fade=False, duration=3.0, size=(160, 90)))
+    result = vidfast.run([str(path)], tmp_path / "run", recipe="grounding", preset="embedded", progress=False)
+    assert result.report["videos"]["done"] == 1
+    assert result.tasks[0].data["shots"]["scenes"] == [[0.0, 3.0]]
