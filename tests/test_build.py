@@ -104,7 +104,8 @@ def _build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:
         str(tmp_path / "dist"),
         str(src),
     ]
-    subprocess.run(cmd, env={**os.environ, **env}, check=True, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     (wheel,) = (tmp_path / "dist").glob("vidfast-*.whl")
     return wheel
 

@@ -140,7 +140,7 @@ def test_unwritable_output_directory(tmp_path, synth_h264) -> None:
     [
         (["--set", "runtime.wrokers=2"], "unknown config key 'runtime.wrokers'. Did you mean 'runtime.workers'"),
         (["--set", "runtime.workers=lots"], "runtime.workers"),
-        (["--recipe", "nope"], "unknown recipe 'nope'; available recipes: probe"),
+        (["--recipe", "nope"], "unknown recipe 'nope'; available recipes: grounding, "),
         (["--preset", "huge"], "unknown preset 'huge'"),
     ],
 )
