@@ -71,19 +71,31 @@ def _summarise(result: Any) -> str:
 @click.option("--retry-failed", is_flag=True, help="Re-try videos whose failure is stored from an earlier run.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any video failed.")
+@click.option("--captions", type=click.Path(dir_okay=False),
+              help="LLM recipes: human captions JSON ({id: {sentences}} or {id: text}), or 'sidecar' (llm.captions).")
+@click.option("--predictions", type=click.Path(dir_okay=False),
+              help="judge recipe: predictions JSON list (llm.predictions).")
 @_friendly
 def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_file: str | None,
-        overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool) -> None:
-    """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files)."""
+        overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool,
+        captions: str | None, predictions: str | None) -> None:
+    """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files).
+
+    For the LLM recipes an INPUT may also be the --captions or --predictions file itself: its ids
+    (record keys) become the tasks, so text-only runs need no video files.
+    """
     from vidfast.config import load_config
+    from vidfast.recipes.llm_common import expand_llm_inputs
     from vidfast.runner import run_config
 
-    extra = list(overrides)
+    extra = [f"llm.captions={captions}"] if captions else []
+    extra += [f"llm.predictions={predictions}"] if predictions else []
+    extra += list(overrides)
     extra += [f"runtime.workers={workers}"] if workers else []
     extra += ["runtime.retry_failed=true"] if retry_failed else []
     extra += ["runtime.progress=false"] if no_progress or not sys.stderr.isatty() else []
     cfg = load_config(preset, config_file, extra, recipe=recipe)
-    result = run_config(inputs, output, cfg)
+    result = run_config(expand_llm_inputs(inputs, cfg.llm.captions, cfg.llm.predictions), output, cfg)
     click.echo(_summarise(result))
     if strict and result.failed:
         sys.exit(1)

@@ -93,6 +93,29 @@ class ModelsConfig:
 
 
 @dataclass
+class LLMConfig:
+    """The LLM recipes (videochatgpt, videochat, videochat2, judge) and their engine."""
+
+    backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
+    endpoint: str | None = None  # base URL of a local OpenAI-compatible server (backend openai)
+    max_retries: NonNegInt = 2  # re-samples of an invalid answer before it is recorded as a failure
+    batch_size: PositiveInt = 16  # requests per generate batch (transformers backend)
+    videos_per_batch: PositiveInt = 64  # videos whose prompts go to the engine in one call
+    max_tokens: PositiveInt | None = None  # cap on every task's max_tokens (None: the prompt files')
+    temperature: Annotated[float, Field(ge=0)] | None = None  # override every task's temperature
+    descriptive: bool = True  # videochatgpt: also the 150-300-word detailed-description item
+    dedup: bool = True  # drop near-duplicate QA within a video (MiniLM, models.text_encoder)
+    dedup_threshold: Annotated[float, Field(gt=0, le=1)] = 0.92
+    captions: str | None = None  # caption JSON ({id: {sentences}} or {id: text}) or "sidecar"; None: sidecar
+    predictions: str | None = None  # judge: predictions JSON list
+    judge_criteria: str = "auto"  # auto | comma list of correctness,detail_orientation,context,temporal,consistency,zero_shot
+    mcq_options: Annotated[int, Field(ge=2, le=26)] = 4  # videochat2 options per question
+    mcq_labels: str | None = None  # videochat2: candidate label list (.txt lines or JSON list) for distractors
+    mcq_task: str = "Answer a multiple-choice question about what happens in a short video."
+    seed: int = 0
+
+
+@dataclass
 class RuntimeConfig:
     """The executor."""
 
@@ -114,6 +137,7 @@ class RunConfig:
     scenes: ScenesConfig = field(default_factory=ScenesConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from vidfast.runner import run
 
 # (codec, extension, variable frame rate) of the generated videos, cycled.
 _SYNTH_KINDS = [("h264", ".mp4", False), ("vp9", ".webm", False), ("h264", ".mp4", True), ("mjpeg", ".avi", False)]
-DEMO_RECIPES = ("probe", "grounding")
+DEMO_RECIPES = ("probe", "grounding", "videochatgpt")  # videochatgpt: sidecar descriptions as captions
 
 
 def sample_videos() -> list[Path]:

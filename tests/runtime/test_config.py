@@ -26,7 +26,7 @@ def test_layers_apply_in_order(tmp_path) -> None:
 def test_unknown_key_names_the_closest_one() -> None:
     with pytest.raises(ConfigError, match=r"unknown config key 'runtime.worker'.*Did you mean 'runtime.workers'"):
         load_config(overrides=["runtime.worker=3"])
-    with pytest.raises(ConfigError, match="Valid keys: decode, grounding, models, preset, probe, recipe, runtime, scenes"):
+    with pytest.raises(ConfigError, match="Valid keys: decode, grounding, llm, models, preset, probe, recipe, runtime, scenes"):
         load_config(overrides=["nonsense=1"])
 
 

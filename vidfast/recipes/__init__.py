@@ -1,12 +1,19 @@
 """Recipes: named pipelines. ``probe`` (probe and decode-check every input) and ``grounding``
-(InternVid-G); the instruction-data recipes follow."""
+(InternVid-G); the LLM recipes ``videochatgpt``, ``videochat``, ``videochat2`` and ``judge``."""
 
 from __future__ import annotations
 
 from vidfast.errors import ConfigError
 from vidfast.recipes.base import ExportContext, Recipe
 
-_MODULES = {"probe": "vidfast.recipes.probe", "grounding": "vidfast.recipes.grounding"}
+_MODULES = {
+    "probe": "vidfast.recipes.probe",
+    "grounding": "vidfast.recipes.grounding",
+    "videochatgpt": "vidfast.recipes.videochatgpt",
+    "videochat": "vidfast.recipes.videochat",
+    "videochat2": "vidfast.recipes.videochat2",
+    "judge": "vidfast.recipes.judge",
+}
 
 
 def recipe_names() -> list[str]:
