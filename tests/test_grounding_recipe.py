@@ -83,3 +83,17 @@ def test_single_shot_video_is_one_scene(tmp_path, synth_dir) -> None:
     result = vidfast.run([str(path)], tmp_path / "run", recipe="grounding", preset="embedded", progress=False)
     assert result.report["videos"]["done"] == 1
     assert result.tasks[0].data["shots"]["scenes"] == [[0.0, 3.0]]
+
+
+def test_cli_emit_intermediates_flag(tmp_path, synth_h264) -> None:
+    from click.testing import CliRunner
+
+    from vidfast.cli import main
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(synth_h264.path), "-o", str(out), "--recipe", "grounding",
+                                       "--preset", "embedded", "--emit-intermediates", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    for name in ("scenes.jsonl", "scenes_similarity.jsonl", "scenes-merged.jsonl", "scenes_merged_similarity.jsonl",
+                 "captions.jsonl", "filtered.jsonl", "selected.jsonl"):
+        assert (out / "intermediates" / name).is_file(), name

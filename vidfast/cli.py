@@ -75,10 +75,12 @@ def _summarise(result: Any) -> str:
               help="LLM recipes: human captions JSON ({id: {sentences}} or {id: text}), or 'sidecar' (llm.captions).")
 @click.option("--predictions", type=click.Path(dir_okay=False),
               help="judge recipe: predictions JSON list (llm.predictions).")
+@click.option("--emit-intermediates", is_flag=True,
+              help="grounding recipe: also write the original tool's intermediate files (grounding.emit_intermediates).")
 @_friendly
 def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_file: str | None,
         overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool,
-        captions: str | None, predictions: str | None) -> None:
+        captions: str | None, predictions: str | None, emit_intermediates: bool) -> None:
     """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files).
 
     For the LLM recipes an INPUT may also be the --captions or --predictions file itself: its ids
@@ -90,6 +92,7 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
 
     extra = [f"llm.captions={captions}"] if captions else []
     extra += [f"llm.predictions={predictions}"] if predictions else []
+    extra += ["grounding.emit_intermediates=true"] if emit_intermediates else []
     extra += list(overrides)
     extra += [f"runtime.workers={workers}"] if workers else []
     extra += ["runtime.retry_failed=true"] if retry_failed else []
