@@ -87,7 +87,6 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
     (record keys) become the tasks, so text-only runs need no video files.
     """
     from vidfast.config import load_config
-    from vidfast.recipes.llm_common import expand_llm_inputs
     from vidfast.runner import run_config
 
     extra = [f"llm.captions={captions}"] if captions else []
@@ -98,7 +97,7 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
     extra += ["runtime.retry_failed=true"] if retry_failed else []
     extra += ["runtime.progress=false"] if no_progress or not sys.stderr.isatty() else []
     cfg = load_config(preset, config_file, extra, recipe=recipe)
-    result = run_config(expand_llm_inputs(inputs, cfg.llm.captions, cfg.llm.predictions), output, cfg)
+    result = run_config(inputs, output, cfg)
     click.echo(_summarise(result))
     if strict and result.failed:
         sys.exit(1)

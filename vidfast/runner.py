@@ -13,6 +13,7 @@ from vidfast import __version__
 from vidfast.config import RunConfig, config_yaml, load_config
 from vidfast.inputs import expand_inputs
 from vidfast.recipes import ExportContext, get_recipe
+from vidfast.recipes.llm_common import expand_llm_inputs
 from vidfast.runtime.executor import ExecutorOptions, LocalExecutor, RunOutcome, describe_stats
 from vidfast.runtime.records import VideoTask
 from vidfast.runtime.store import RunStore, atomic_write_json, atomic_write_text
@@ -56,12 +57,16 @@ def build_report(cfg: RunConfig, outcome: RunOutcome, outputs: dict[str, str], s
 
 
 def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[str], cfg: RunConfig) -> RunResult:
-    """Run ``cfg.recipe`` over ``inputs`` into ``output`` with a resolved configuration."""
+    """Run ``cfg.recipe`` over ``inputs`` into ``output`` with a resolved configuration.
+
+    A captions or predictions file named among the inputs stands for its ids (text-only LLM runs).
+    """
     started = time.time()
     recipe = get_recipe(cfg.recipe)
     store = RunStore(output)
     store.prepare()
-    tasks = [VideoTask(v.path, v.source) for v in expand_inputs(list(inputs))]
+    named = expand_llm_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
+    tasks = [VideoTask(v.path, v.source) for v in expand_inputs(named)]
     atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
     options = ExecutorOptions(workers=cfg.runtime.workers, queue_size=cfg.runtime.queue_size,
                               progress=cfg.runtime.progress, retry_failed=cfg.runtime.retry_failed)
