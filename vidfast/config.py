@@ -73,6 +73,11 @@ class GroundingConfig:
     clip_batch_size: PositiveInt = 64
     caption_batch_size: PositiveInt = 16
     videos_per_batch: PositiveInt = 8  # model stages batch across this many videos
+    # One decode per video: shot detection keeps the frames CLIP and BLIP-2 will need (scenes/keeper.py).
+    keep_frames: bool = True
+    keep_window_mb: PositiveInt = 512  # decoded frames held while their scene may still need them
+    keep_cache_mb: PositiveInt = 1024  # converted frames kept per video; beyond it they are fetched later
+    keep_merge_groups: PositiveInt = 4  # merged scenes of up to this many scenes get their middle kept
     vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"
     emit_intermediates: bool = False  # also write the original tool's intermediate files
     hawkeye_records: bool = True  # HawkEye grounding instruction records

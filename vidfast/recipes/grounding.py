@@ -1,7 +1,8 @@
 """The ``grounding`` recipe: InternVid-G (HawkEye) temporal-grounding data, bugs fixed.
 
-Stages: probe → shots (PySceneDetect-identical cuts; scene rules) → scene frames (one pass, N per
-scene) → CLIP (frame embeddings, scene similarity, merge) → caption frames (middle of each merged
+Stages: probe → shots (PySceneDetect-identical cuts; scene rules; the same decode keeps the frames the
+model stages will need, so each video is decoded once) → scene frames (N per scene) → CLIP (frame
+embeddings, scene similarity, merge) → caption frames (middle of each merged
 scene) → BLIP-2 captions → CLIP caption scores. The export step then keeps captions by the median
 rule (over the whole run, as the original) or a fixed threshold, builds the negative spans and writes:
 
@@ -56,7 +57,10 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
     return [
         ProbeStage(count_frames=False),
         ShotStage(detector=sc.detector, threshold=sc.threshold, min_scene_len=sc.min_scene_len, backend=sc.backend,
-                  min_scene_s=sc.min_scene_s, max_scenes=sc.max_scenes),
+                  min_scene_s=sc.min_scene_s, max_scenes=sc.max_scenes, keep_frames=g.keep_frames,
+                  scene_side=_image_size(m.clip, 224), caption_side=_image_size(m.blip2, 224),
+                  frames_per_scene=g.frames_per_scene, caption_min_scene_s=g.caption_min_scene_s,
+                  caption_groups=g.keep_merge_groups, window_mb=g.keep_window_mb, cache_mb=g.keep_cache_mb),
         SceneFramesStage(frames_per_scene=g.frames_per_scene, short_side=_image_size(m.clip, 224)),
         ClipSceneStage(**clip, normalize=g.normalize_scene_embeddings, merge_threshold=g.merge_threshold,
                        merge_rule=g.merge_rule),

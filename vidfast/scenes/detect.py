@@ -11,7 +11,7 @@ BackendUnavailable naming the reason.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,10 +20,18 @@ from vidfast.io.decode import DecodeStats
 from vidfast.scenes.adaptive import AdaptiveDetector
 from vidfast.scenes.base import FrameClock, SceneList, SceneScores, ScoreBackend, build_scene_list
 from vidfast.scenes.content import ContentDetector, content_values
-from vidfast.scenes.frames import DEFAULT_BATCH, StreamFacts, stream_batches
+from vidfast.scenes.frames import DEFAULT_BATCH, FrameBatch, StreamFacts, stream_batches
 from vidfast.scenes.score_native import CudaScoreBackend, NativeScoreBackend
 from vidfast.scenes.score_reference import ReferenceScoreBackend
 from vidfast.scenes.transnetv2 import TransNetV2Detector
+
+class FrameObserver(Protocol):
+    """Watches a detection decode: ``start`` once with the stream facts, then ``batch`` per frame batch."""
+
+    def start(self, facts: StreamFacts) -> None: ...
+
+    def batch(self, frames: FrameBatch, components: np.ndarray) -> None: ...
+
 
 DETECTORS: tuple[str, ...] = ("content", "adaptive", "transnetv2")
 SCORE_BACKENDS: tuple[type[ScoreBackend], ...] = (NativeScoreBackend, ReferenceScoreBackend, CudaScoreBackend)
@@ -75,14 +83,22 @@ def make_detector(detector: str | Any, threshold: float | None, min_scene_len: A
 def content_components(path: str | os.PathLike[str], backend: ScoreBackend, with_edges: bool = False,
                        kernel_size: int = 0, downscale: float | None = None, batch: int = DEFAULT_BATCH,
                        stats: DecodeStats | None = None, fused: bool = True,
-                       ) -> tuple[np.ndarray, FrameClock, StreamFacts]:
-    """Components [T, 4] (hue, sat, lum, edges) of every frame and the frame clock, in one pass."""
-    facts, batches = stream_batches(path, "scenedetect", downscale, batch, stats, fused=fused)
+                       observer: FrameObserver | None = None) -> tuple[np.ndarray, FrameClock, StreamFacts]:
+    """Components [T, 4] (hue, sat, lum, edges) of every frame and the frame clock, in one pass.
+
+    ``observer`` (optional) sees the stream facts once, then every batch with its components, as they
+    are computed (its frames kept for it), so it can act during the same decode."""
+    facts, batches = stream_batches(path, "scenedetect", downscale, batch, stats, fused=fused,
+                                    keep_frames=observer is not None)
+    if observer is not None:
+        observer.start(facts)
     parts, pts, prev = [], [], None
     for b in batches:
         parts.append(backend.scores(b.images, prev, with_edges, kernel_size))
         pts.append(b.pts)
         prev = b.images[-1]
+        if observer is not None:
+            observer.batch(b, parts[-1])
     components = np.concatenate(parts) if parts else np.zeros((0, 4))
     clock = FrameClock(np.concatenate(pts) if pts else np.zeros(0, np.int64), facts.time_base, facts.rate)
     return components, clock, facts
@@ -98,6 +114,7 @@ def detect_scenes(
     batch: int = DEFAULT_BATCH,
     stats: DecodeStats | None = None,
     fused_decode: bool = True,
+    observer: FrameObserver | None = None,
     **detector_kwargs: Any,
 ) -> SceneList:
     """Detect shots in ``path`` with PySceneDetect-0.7-identical cuts (content / adaptive) or TransNetV2.
@@ -108,6 +125,7 @@ def detect_scenes(
     yuv420p planes (self-checked per video against FFmpeg BGR24 + cv2.resize; False always uses the
     latter, as scenedetect does). Extra keywords go to the detector (weights, luma_only, kernel_size,
     filter_mode, window_width, min_content_val, device, ...). The result carries per-frame score arrays.
+    ``observer`` (content / adaptive) watches the same decode batch by batch (see keeper.py).
     """
     det = make_detector(detector, threshold, min_scene_len, **detector_kwargs)
     if isinstance(det, TransNetV2Detector):
@@ -116,7 +134,7 @@ def detect_scenes(
         raise ConfigError(f"detector must be one of {', '.join(DETECTORS)} or a detector object, got {det!r}")
     scorer = choose_score_backend(backend)
     components, clock, facts = content_components(path, scorer, det.needs_edges, det.kernel_size or 0, downscale,
-                                                  batch, stats, fused_decode)
+                                                  batch, stats, fused_decode, observer)
     content_val = content_values(components, det.weights)
     scores = SceneScores(clock.frame_nums, components, content_val)
     if isinstance(det, AdaptiveDetector):

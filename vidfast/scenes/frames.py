@@ -54,6 +54,7 @@ class FrameBatch:
 
     images: np.ndarray
     pts: np.ndarray
+    frames: list[av.VideoFrame] | None = None  # the decoded frames themselves (``keep_frames``)
 
 
 @dataclass
@@ -66,6 +67,8 @@ class StreamFacts:
     rate: Fraction
     out_size: tuple[int, int]
     converter: SmallBgrConverter | None = None
+    sar: float = 1.0  # sample aspect ratio (1.0 when the stream has none)
+    start_time: int | None = None  # stream start PTS (None when the container has none)
 
 
 def stream_rate(stream: av.video.stream.VideoStream) -> Fraction:
@@ -111,13 +114,15 @@ def _convert_transnet(reformatter: VideoReformatter, frame: av.VideoFrame, out: 
 
 def stream_batches(path: str | os.PathLike[str], mode: str = "scenedetect", downscale: float | None = None,
                    batch: int = DEFAULT_BATCH, stats: DecodeStats | None = None,
-                   threads: int | None = None, fused: bool = True) -> tuple[StreamFacts, Iterator[FrameBatch]]:
+                   threads: int | None = None, fused: bool = True,
+                   keep_frames: bool = False) -> tuple[StreamFacts, Iterator[FrameBatch]]:
     """Open ``path`` and return its facts and an iterator of converted frame batches (one pass).
 
     Frames are converted as they leave the decoder (FFmpeg's frame threads decode in parallel; a
     Python hand-off thread measured no faster on 2 cores). ``fused`` lets scenedetect-mode frames
     come from the self-checked native yuv420p kernel (convert.py); False forces FFmpeg BGR24 +
-    cv2.resize for every frame.
+    cv2.resize for every frame. ``keep_frames`` hands the decoded frames on with each batch (for callers
+    that convert a few of them again at another size, see keeper.py).
     """
     if mode not in ("scenedetect", "transnet"):
         raise ConfigError(f"unknown frame mode {mode!r}; valid: scenedetect, transnet")
@@ -128,9 +133,10 @@ def stream_batches(path: str | os.PathLike[str], mode: str = "scenedetect", down
     factor = downscale_factor(w, h, downscale)
     out_size = scaled_size(w, h, factor) if mode == "scenedetect" else TRANSNET_SIZE
     facts = StreamFacts(w, h, Fraction(stream.time_base.numerator, stream.time_base.denominator),
-                        stream_rate(stream), out_size, SmallBgrConverter(fused) if mode == "scenedetect" else None)
+                        stream_rate(stream), out_size, SmallBgrConverter(fused) if mode == "scenedetect" else None,
+                        float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0, stream.start_time)
     stats.expected_frames = stream.frames or 0
-    return facts, _batches(path, container, stream, facts, batch, stats)
+    return facts, _batches(path, container, stream, facts, batch, stats, keep_frames)
 
 
 def _sized_frames(container, stream, stats: DecodeStats) -> Iterator[tuple[int, av.VideoFrame]]:  # noqa: ANN001
@@ -147,27 +153,31 @@ def _sized_frames(container, stream, stats: DecodeStats) -> Iterator[tuple[int, 
         yield normalize(frame), frame
 
 
-def _batches(path, container, stream, facts, batch, stats) -> Iterator[FrameBatch]:  # noqa: ANN001
+def _batches(path, container, stream, facts, batch, stats, keep_frames=False) -> Iterator[FrameBatch]:  # noqa: ANN001
     t0 = time.perf_counter()
     source = _sized_frames(container, stream, stats)
     reformatter = VideoReformatter()
     try:
         images = np.empty((batch, *facts.out_size, 3), dtype=np.uint8)
         pts = np.empty(batch, dtype=np.int64)
+        kept: list[av.VideoFrame] | None = [] if keep_frames else None
         n = 0
         for pts[n], frame in source:
             if facts.converter is not None:
                 facts.converter(frame, images[n])
             else:
                 _convert_transnet(reformatter, frame, images[n])
+            if kept is not None:
+                kept.append(frame)
             n += 1
             if n == batch:
-                yield FrameBatch(images, pts)
+                yield FrameBatch(images, pts, kept)
                 images = np.empty((batch, *facts.out_size, 3), dtype=np.uint8)
                 pts = np.empty(batch, dtype=np.int64)
+                kept = [] if keep_frames else None
                 n = 0
         if n:
-            yield FrameBatch(images[:n], pts[:n])
+            yield FrameBatch(images[:n], pts[:n], kept)
     finally:
         source.close()
         container.close()
