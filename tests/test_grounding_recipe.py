@@ -97,3 +97,36 @@ def test_cli_emit_intermediates_flag(tmp_path, synth_h264) -> None:
     for name in ("scenes.jsonl", "scenes_similarity.jsonl", "scenes-merged.jsonl", "scenes_merged_similarity.jsonl",
                  "captions.jsonl", "filtered.jsonl", "selected.jsonl"):
         assert (out / "intermediates" / name).is_file(), name
+
+
+def test_cross_video_duplicates_find_a_reupload(tmp_path, synth_h264) -> None:
+    """A re-upload (the same video under another name) pairs every merged scene with its copy."""
+    import shutil
+
+    copy = tmp_path / "reupload.mp4"
+    shutil.copy(synth_h264.path, copy)
+    out = tmp_path / "run"
+    result = vidfast.run([str(synth_h264.path), str(copy)], out, recipe="grounding", preset="embedded",
+                         progress=False, overrides=["grounding.search_backend=numpy"])
+    merged = json.loads((out / "state" / "clip" / f"{result.tasks[0].video_id}.json").read_text())["data"]["merged_scenes"]
+    pairs = _jsonl(out / "duplicates.jsonl")
+    assert result.report["export"]["duplicate_scene_pairs"] == len(pairs)
+    same = [p for p in pairs if (p["start_sec_a"], p["end_sec_a"]) == (p["start_sec_b"], p["end_sec_b"])]
+    assert len(same) == len(merged)  # each merged scene with its own copy
+    assert all({p["video_a"], p["video_b"]} == {"h264.mp4", "reupload.mp4"} for p in pairs)
+    assert all(p["similarity"] >= 0.95 for p in pairs)
+
+
+def test_kept_frames_change_nothing(tmp_path, synth_h264, bikes_mp4) -> None:
+    """With and without frames kept during detection the outputs are identical (only the decodes differ)."""
+    outs = {}
+    for keep in ("true", "false"):
+        out = tmp_path / keep
+        result = vidfast.run([str(synth_h264.path), str(bikes_mp4)], out, recipe="grounding", preset="embedded",
+                             progress=False, overrides=[f"grounding.keep_frames={keep}", "grounding.emit_intermediates=true"])
+        outs[keep] = (out, result.report)
+    for name in ("grounding.jsonl", "intermediates/scenes_similarity.jsonl", "intermediates/filtered.jsonl"):
+        assert (outs["true"][0] / name).read_text() == (outs["false"][0] / name).read_text(), name
+    kept = outs["true"][1]["stages"]["scene_frames"]["counters"]
+    assert kept.get("frames_kept", 0) > 0 and kept.get("frames_fetched", 0) == 0
+    assert outs["false"][1]["stages"]["scene_frames"]["counters"].get("frames_kept", 0) == 0

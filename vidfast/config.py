@@ -78,6 +78,10 @@ class GroundingConfig:
     keep_window_mb: PositiveInt = 512  # decoded frames held while their scene may still need them
     keep_cache_mb: PositiveInt = 1024  # converted frames kept per video; beyond it they are fetched later
     keep_merge_groups: PositiveInt = 4  # merged scenes of up to this many scenes get their middle kept
+    duplicates: bool = True  # write duplicates.jsonl: near-identical merged scenes across videos
+    duplicate_threshold: Annotated[float, Field(ge=-1, le=1)] = 0.95  # cosine of mean scene embeddings
+    duplicate_neighbours: PositiveInt = 16  # neighbours each scene looks at (raise for heavy duplication)
+    search_backend: Literal["auto", "faiss", "numpy"] = "auto"
     vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"
     emit_intermediates: bool = False  # also write the original tool's intermediate files
     hawkeye_records: bool = True  # HawkEye grounding instruction records

@@ -9,7 +9,10 @@ rule (over the whole run, as the original) or a fixed threshold, builds the nega
 - ``grounding.jsonl``: the final InternVid-G rows (original field names);
 - ``hawkeye/<type>.json``: HawkEye grounding instruction records (grounding, caption, choice,
   choice_caption);
-- ``intermediates/`` (``grounding.emit_intermediates``): the original tool's intermediate files.
+- ``intermediates/`` (``grounding.emit_intermediates``): the original tool's intermediate files;
+- ``duplicates.jsonl`` (``grounding.duplicates``): merged scenes of different videos whose mean CLIP
+  embeddings have cosine >= ``grounding.duplicate_threshold`` (exact FAISS inner-product search, GPU
+  when faiss has it; numpy otherwise) — re-uploads and shared footage across a collection.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ from vidfast.config import RunConfig
 from vidfast.errors import ConfigError
 from vidfast.export.hawkeye import RECORD_TYPES, build_records
 from vidfast.export.internvid import video_name, write_intermediates
-from vidfast.grounding import GroundingStats, NegativeSpanConfig, grounding_rows, select_captions
+import numpy as np
+
+from vidfast.grounding import (
+    GroundingStats,
+    NegativeSpanConfig,
+    cross_video_duplicates,
+    grounding_rows,
+    scene_embeddings,
+    select_captions,
+)
 from vidfast.models import manifest_for
 from vidfast.recipes.base import ExportContext, Recipe
 from vidfast.runtime.records import VideoTask
@@ -96,6 +108,26 @@ def _grounding(ctx: ExportContext, store: RunStore, tasks: list[VideoTask],
     return rows, stats
 
 
+def _duplicates(ctx: ExportContext, store: RunStore, tasks: list[VideoTask]) -> list[dict[str, Any]]:
+    """Merged scenes of different videos whose mean CLIP embeddings have cosine >= the threshold (FAISS)."""
+    g = ctx.config.grounding
+    embs, owners, spans = [], [], []
+    for task in tasks:
+        clip = task.data["clip"]
+        offsets = np.asarray(clip["frame_offsets"])[np.asarray(clip["merged_offsets"])]
+        frames = store.load_array("clip", task, "frames")
+        embs.append(np.asarray(scene_embeddings(frames, offsets, normalize=g.normalize_scene_embeddings)))
+        owners += [video_name(task)] * (len(offsets) - 1)
+        spans += clip["merged_scenes"]
+    if len(set(owners)) < 2:
+        return []
+    pairs = cross_video_duplicates(np.concatenate(embs), owners, g.duplicate_threshold, g.duplicate_neighbours,
+                                   g.search_backend)
+    return [{"video_a": owners[p.i], "start_sec_a": spans[p.i][0], "end_sec_a": spans[p.i][1],
+             "video_b": owners[p.j], "start_sec_b": spans[p.j][0], "end_sec_b": spans[p.j][1],
+             "similarity": round(p.similarity, 5)} for p in pairs]
+
+
 def export(ctx: ExportContext) -> dict[str, str]:
     store = RunStore(ctx.out_dir)
     tasks = [t for t in ctx.tasks if not t.failed]
@@ -110,6 +142,11 @@ def export(ctx: ExportContext) -> dict[str, str]:
             files[f"hawkeye_{kind}"] = f"hawkeye/{kind}.json"
     if ctx.config.grounding.emit_intermediates:
         files.update(write_intermediates(ctx.out_dir, store, tasks, filter_rows, selected))
+    if ctx.config.grounding.duplicates:
+        dups = _duplicates(ctx, store, tasks)
+        atomic_write_jsonl(ctx.out_dir / "duplicates.jsonl", dups)
+        files["duplicates"] = "duplicates.jsonl"
+        ctx.stats["duplicate_scene_pairs"] = len(dups)
     ctx.stats.update({"captions_scored": len(filter_rows), "segments_selected": len(selected),
                       "grounding_rows": len(rows), "segments": stats.segments,
                       "no_context_kept": stats.no_context_kept,
