@@ -124,7 +124,8 @@ def _ext_modules() -> list[Extension]:
 setup(
     packages=find_packages(include=["vidfast", "vidfast.*"]),
     package_data={
-        "vidfast": ["py.typed", "presets/*.yaml", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt"]
+        # data/tags/: the Tag2Text / RAM vocabularies with their LICENSE and NOTICE (no extension)
+        "vidfast": ["py.typed", "presets/*.yaml", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt", "data/tags/*"]
     },
     ext_modules=_ext_modules(),
     cmdclass={"build_ext": VidfastBuildExt, "build_py": VidfastBuildPy},

@@ -140,5 +140,7 @@ def test_skip_native_build_installs_and_works(tmp_path):
     names = _unpack(wheel, tmp_path / "site")
     assert not any(n.startswith("vidfast/_C.") for n in names)
     assert "vidfast/_data/models/tiny.yaml" in names
+    tags = {"tag_list.txt", "ram_tag_list.txt", "LICENSE", "NOTICE.txt"}  # vocabularies + their licence
+    assert {f"vidfast/data/tags/{n}" for n in tags} <= set(names)
     result = _probe({"VIDFAST_DISABLE_NATIVE": "0"}, pythonpath=tmp_path / "site")
     assert result["has_native"] is False and "_C" in result["error"]

@@ -24,7 +24,7 @@ def test_every_manifest_is_valid() -> None:
 @pytest.mark.parametrize("preset", available_presets())
 def test_preset_models_resolve_to_manifests(preset: str) -> None:
     models = load_config(preset).models
-    for ref in (models.clip, models.blip2, models.llm, models.text_encoder):
+    for ref in (models.clip, models.blip2, models.detector, models.llm, models.text_encoder):
         assert manifest_for(ref) is not None, f"preset {preset}: no manifest for {ref!r}"
 
 
@@ -41,7 +41,7 @@ def test_package_sources_point_at_installed_files() -> None:
 
 def test_embedded_configs_build_real_architectures() -> None:
     transformers = pytest.importorskip("transformers")
-    for name in ("clip-tiny", "blip2-tiny"):
+    for name in ("clip-tiny", "blip2-tiny", "owlv2-tiny"):
         src = load_manifest(name).source.embedded
         config = getattr(transformers, src["config_class"].split(".")[-1])(**src["config"])
         model = getattr(transformers, load_manifest(name).model_class.split(".")[-1])(config)

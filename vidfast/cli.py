@@ -75,22 +75,27 @@ def _summarise(result: Any) -> str:
               help="LLM recipes: human captions JSON ({id: {sentences}} or {id: text}), or 'sidecar' (llm.captions).")
 @click.option("--predictions", type=click.Path(dir_okay=False),
               help="judge recipe: predictions JSON list (llm.predictions).")
+@click.option("--pred-dir", type=click.Path(file_okay=False),
+              help="videochatgpt recipe: precomputed key-frame predictions {id}.json instead of the vision "
+                   "stages (videochatgpt.pred_dir).")
 @click.option("--emit-intermediates", is_flag=True,
               help="grounding recipe: also write the original tool's intermediate files (grounding.emit_intermediates).")
 @_friendly
 def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_file: str | None,
         overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool,
-        captions: str | None, predictions: str | None, emit_intermediates: bool) -> None:
+        captions: str | None, predictions: str | None, pred_dir: str | None, emit_intermediates: bool) -> None:
     """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files).
 
     For the LLM recipes an INPUT may also be the --captions or --predictions file itself: its ids
-    (record keys) become the tasks, so text-only runs need no video files.
+    (record keys) become the tasks, so text-only runs need no video files. Without --captions the
+    videochatgpt recipe runs its vision stages (semi-automatic path).
     """
     from vidfast.config import load_config
     from vidfast.runner import run_config
 
     extra = [f"llm.captions={captions}"] if captions else []
     extra += [f"llm.predictions={predictions}"] if predictions else []
+    extra += [f"videochatgpt.pred_dir={pred_dir}"] if pred_dir else []
     extra += ["grounding.emit_intermediates=true"] if emit_intermediates else []
     extra += list(overrides)
     extra += [f"runtime.workers={workers}"] if workers else []

@@ -94,7 +94,8 @@ class ModelsConfig:
 
     clip: str = "openai/clip-vit-large-patch14"
     blip2: str = "Salesforce/blip2-opt-2.7b"
-    tagger: str = "clip-zero-shot"
+    tagger: str = "clip-zero-shot"  # clip-zero-shot (models.clip over the tag vocabulary) or another CLIP ref
+    detector: str = "google/owlv2-base-patch16-ensemble"  # region boxes (OWLv2 / OWL-ViT)
     llm: str = "Qwen/Qwen2.5-7B-Instruct"
     text_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -125,6 +126,32 @@ class LLMConfig:
 
 
 @dataclass
+class VideoChatGPTConfig:
+    """The videochatgpt recipe's semi-automatic path: key frames -> BLIP-2 captions, tags, region
+    captions -> tag-vocabulary filter -> LLM dense summary -> QA (seed-spec 1.4)."""
+
+    # auto: with llm.captions the GT caption + the dense summary (semi prompts; an input that is only
+    # an id gets the human-assisted QA), without it the dense summary alone; human: captions only
+    # (llm.captions or sidecars); semi: the dense summary alone; assisted: caption + dense summary.
+    mode: Literal["auto", "human", "semi", "assisted"] = "auto"
+    key_frames: PositiveInt = 8  # per video, uniformly over its duration (one decode pass)
+    pred_dir: str | None = None  # precomputed {id}.json 4-tuples (the original's --pred_dir) instead of vision
+    caption_prompt: str | None = None  # BLIP-2 prompt for frames and regions; None = plain captioning
+    caption_max_new_tokens: PositiveInt = 30
+    tag_vocabulary: Literal["tag2text", "ram"] = "tag2text"
+    tag_template: str = "a photo of {tag}"
+    tag_threshold: float = 0.25  # CLIP cosine a tag needs (ViT-L/14 matches score ~0.25-0.35); -1: top-k only
+    tag_top_k: PositiveInt = 10  # at most this many tags per key frame, best first
+    region_top_k: PositiveInt = 5  # region captions per key frame
+    region_min_score: Annotated[float, Field(ge=0, le=1)] = 0.1  # detector score (sigmoid) a box needs
+    region_nms_iou: Annotated[float, Field(gt=0, le=1)] = 0.5
+    region_rank: Literal["objectness", "tags"] = "objectness"  # class-agnostic (GRiT-like) or tag queries
+    creative_semi: bool = False  # also the creative QA when the dense summary is used (the original had none)
+    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"  # CLIP (tagger)
+    vision_batch_size: PositiveInt = 16  # frames / crops per model call
+
+
+@dataclass
 class RuntimeConfig:
     """The executor."""
 
@@ -147,6 +174,7 @@ class RunConfig:
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    videochatgpt: VideoChatGPTConfig = field(default_factory=VideoChatGPTConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,10 @@ from vidfast.runner import run
 
 # (codec, extension, variable frame rate) of the generated videos, cycled.
 _SYNTH_KINDS = [("h264", ".mp4", False), ("vp9", ".webm", False), ("h264", ".mp4", True), ("mjpeg", ".avi", False)]
-DEMO_RECIPES = ("probe", "grounding", "videochatgpt")  # videochatgpt: sidecar descriptions as captions
+DEMO_RECIPES = ("probe", "grounding", "videochatgpt")
+# videochatgpt: the synthetic videos' sidecar descriptions as human captions plus the semi-automatic
+# vision stages (key frames, captions, tags, regions -> dense caption -> the *_semi QA prompts).
+DEMO_OVERRIDES = {"videochatgpt": ["llm.captions=sidecar"]}
 
 
 def sample_videos() -> list[Path]:
@@ -48,7 +51,8 @@ def run_demo(output: str | Path, n_videos: int = 3, progress: bool = False) -> I
     videos = make_inputs(out_dir, n_videos)
     yield f"demo inputs: {len(videos)} videos in {out_dir / 'inputs'}"
     for recipe in [r for r in DEMO_RECIPES if r in recipe_names()]:
-        result = run([str(v) for v in videos], out_dir / recipe, recipe=recipe, preset="embedded", progress=progress)
+        result = run([str(v) for v in videos], out_dir / recipe, recipe=recipe, preset="embedded", progress=progress,
+                     overrides=DEMO_OVERRIDES.get(recipe, []))
         v = result.report["videos"]
         yield (f"recipe {recipe}: {v['done']} done, {v['failed']} failed in {result.report['wall_s']:.1f} s; "
                f"outputs in {result.out_dir}: {', '.join(result.report['outputs'].values())}")

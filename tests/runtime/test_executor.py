@@ -172,3 +172,41 @@ def test_transient_stage_runs_only_when_its_consumer_must(store_dir) -> None:
     assert CALLS == {} and tasks[0].stage_status == {"frames": "cached", "double": "cached"}
     tasks = go(UsesFrames(offset=3))  # the consumer must run, so the transient stage runs again first
     assert len(CALLS["frames"]) == 4 and tasks[0].data["double"]["n2"] == 2 * len(videos[0]) + 3
+
+
+@dataclass
+class ReadsFramesA(Stage):
+    name: ClassVar[str] = "reads_a"
+    uses: ClassVar[tuple[str, ...]] = ("frames",)
+    offset: int = 0
+
+    def process_item(self, task: VideoTask) -> dict:
+        _record(self.name, task)
+        return {"n": task.data["frames"]["n"] + self.offset}
+
+
+@dataclass
+class ReadsFramesB(ReadsFramesA):
+    name: ClassVar[str] = "reads_b"
+
+
+def test_a_transient_stage_feeds_every_stage_that_uses_it(store_dir) -> None:
+    videos = [f"/v/{i}.mp4" for i in range(3)]
+
+    def go(b_offset: int) -> list[VideoTask]:
+        CALLS.clear()
+        tasks = [VideoTask(v) for v in videos]
+        stages = [Frames(), ReadsFramesA(), ReadsFramesB(offset=b_offset)]
+        LocalExecutor(stages, RunStore(store_dir), ExecutorOptions(progress=False)).run(tasks)
+        return tasks
+
+    tasks = go(0)
+    assert len(CALLS["frames"]) == 3 and len(CALLS["reads_a"]) == 3 and len(CALLS["reads_b"]) == 3
+    assert all("frames" not in t.data for t in tasks)  # transient output dropped once the stages are done
+    # only the second reader must run again: the frames are produced again for it (not only for reads_a)
+    tasks = go(5)
+    assert set(CALLS) == {"frames", "reads_b"} and len(CALLS["frames"]) == 3
+    assert all(not t.failed and t.data["reads_b"]["n"] == len(t.video) + 5 for t in tasks)
+    assert tasks[0].stage_status == {"frames": "done", "reads_a": "cached", "reads_b": "done"}
+    tasks = go(5)
+    assert CALLS == {} and tasks[0].stage_status["frames"] == "cached"

@@ -165,11 +165,12 @@ class ClipEncoder:
             out[part] = self._image_batch(pixels[part])
         return out
 
-    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Captions or prompts -> float32 ``[N,D]`` (truncated to the model's 77-token context)."""
+    def encode_texts(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Captions or prompts -> float32 ``[N,D]`` (truncated to the model's 77-token context);
+        ``batch_size`` overrides the encoder's (e.g. for a whole tag vocabulary of short prompts)."""
         texts = list(texts)
         out = np.empty((len(texts), self.dim), np.float32)
-        for part in _batches(len(texts), self.batch_size):
+        for part in _batches(len(texts), batch_size or self.batch_size):
             enc = self.tokenizer(
                 texts[part], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
             )

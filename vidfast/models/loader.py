@@ -165,8 +165,9 @@ def _write_image_processor_config(manifest: ModelManifest, out: Path) -> None:
     pre = manifest.preprocessing
     size = int(pre["image_size"])
     crop = manifest.kind == "clip"
+    kind_type = {"clip": "CLIPImageProcessor", "detector": "Owlv2ImageProcessor"}
     doc = {
-        "image_processor_type": "CLIPImageProcessor" if crop else "BlipImageProcessor",
+        "image_processor_type": kind_type.get(manifest.kind, "BlipImageProcessor"),
         "do_resize": True,
         "size": {"shortest_edge": size} if crop else {"height": size, "width": size},
         "resample": 3,
@@ -178,6 +179,7 @@ def _write_image_processor_config(manifest: ModelManifest, out: Path) -> None:
         "image_mean": list(pre["mean"]),
         "image_std": list(pre["std"]),
         "do_convert_rgb": True,
+        **({"do_pad": True} if manifest.kind == "detector" else {}),
     }
     (out / "preprocessor_config.json").write_text(json.dumps(doc, indent=2))
 
@@ -185,7 +187,7 @@ def _write_image_processor_config(manifest: ModelManifest, out: Path) -> None:
 def _tiny_tokenizer(manifest: ModelManifest, config: Any) -> Any:
     from vidfast.models import tiny_tokenizers
 
-    if manifest.kind == "clip":
+    if manifest.kind in ("clip", "detector"):  # OWL detectors use CLIP's tokenizer (16-token queries)
         tc = config.text_config
         return tiny_tokenizers.clip_tokenizer(tc.bos_token_id, tc.eos_token_id, tc.max_position_embeddings)
     if manifest.kind == "blip2":
@@ -214,6 +216,11 @@ def _processor(manifest: ModelManifest, config: Any, tokenizer: Any) -> Any:
             image_std=std,
         )
         return CLIPProcessor(image_processor=image, tokenizer=tokenizer)
+    if manifest.kind == "detector":
+        from transformers import Owlv2ImageProcessor, Owlv2Processor
+
+        image = Owlv2ImageProcessor(size={"height": size, "width": size}, image_mean=mean, image_std=std)
+        return Owlv2Processor(image_processor=image, tokenizer=tokenizer)
     from transformers import Blip2Processor, BlipImageProcessor
 
     image = BlipImageProcessor(size={"height": size, "width": size}, image_mean=mean, image_std=std)

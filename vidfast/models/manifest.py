@@ -38,7 +38,8 @@ class ModelManifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str
-    kind: Literal["clip", "blip2", "tagger", "causal-lm", "text-encoder", "shot-detector", "region-captioner"]
+    kind: Literal["clip", "blip2", "tagger", "causal-lm", "text-encoder", "shot-detector", "region-captioner",
+                  "detector"]
     description: str
     source: Source
     model_class: str

@@ -3,6 +3,7 @@ per-video output id, and the failures file."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from vidfast.captions import SIDECAR, file_digest, task_name
@@ -40,15 +41,18 @@ def output_id(task: VideoTask) -> str:
     return task_name(task.video)
 
 
-def write_failures(ctx_out: Any, tasks: list[VideoTask], stage: str) -> tuple[str, int]:
-    """``failures.jsonl``: every LLM request that stayed invalid (with raw text) and every failed video."""
+def write_failures(ctx_out: Any, tasks: list[VideoTask], stage: str | Sequence[str]) -> tuple[str, int]:
+    """``failures.jsonl``: every LLM request of ``stage`` (one or several) that stayed invalid (with raw
+    text) and every failed video."""
+    stages = [stage] if isinstance(stage, str) else list(stage)
     rows: list[dict[str, Any]] = []
     for t in tasks:
         if t.failed:
             rows.append({"video_id": output_id(t), "video": t.video, **t.error.to_dict()})
             continue
-        for f in (t.data.get(stage) or {}).get("failures", []):
-            rows.append({"video_id": output_id(t), "video": t.video, "stage": stage, **f})
+        for name in stages:
+            for f in (t.data.get(name) or {}).get("failures", []):
+                rows.append({"video_id": output_id(t), "video": t.video, "stage": name, **f})
     atomic_write_jsonl(ctx_out / "failures.jsonl", rows)
     return "failures.jsonl", len(rows)
 

@@ -85,10 +85,10 @@ class _StageRunner:
 
     def __init__(self, stage: Stage, fingerprint: str, store: RunStore, opts: ExecutorOptions,
                  inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException],
-                 consumer: tuple[str, str] | None = None) -> None:
+                 consumers: Sequence[tuple[str, str]] = ()) -> None:
         self.stage, self.fingerprint, self.store, self.opts = stage, fingerprint, store, opts
         self.inbox, self.outbox, self.errors = inbox, outbox, errors
-        self.consumer = consumer  # (name, fingerprint) of the next stored stage, for transient stages
+        self.consumers = list(consumers)  # (name, fingerprint) of the stored stages a transient stage feeds
         workers = opts.workers if stage.resources.gpus == 0 else 1
         self.n_workers = max(1, min(workers, stage.max_workers or workers))
         self.alive = self.n_workers
@@ -189,14 +189,16 @@ class _StageRunner:
         return False
 
     def _needed_downstream(self, worker: Stage, task: VideoTask) -> bool:
-        """A transient stage runs only when the next stored stage must run for this task."""
-        if self.consumer is not None:
-            doc = self.store.load_result(*self.consumer, task)
-            if doc is not None and not (doc["status"] == "failed" and self.opts.retry_failed):
-                task.stage_status[worker.name] = CACHED
-                worker.stats.cached += 1
-                return False
-        return True
+        """A transient stage runs only when one of the stored stages it feeds must run for this task."""
+        if not self.consumers:
+            return True
+        for consumer in self.consumers:
+            doc = self.store.load_result(*consumer, task)
+            if doc is None or (doc["status"] == "failed" and self.opts.retry_failed):
+                return True
+        task.stage_status[worker.name] = CACHED
+        worker.stats.cached += 1
+        return False
 
     def _process(self, worker: Stage, batch: list[VideoTask]) -> None:
         """Run a batch; when the batched call raises, re-run it item by item to isolate the bad one."""
@@ -239,7 +241,7 @@ class LocalExecutor:
         errors: list[BaseException] = []
         runners = [
             _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors,
-                         self._consumer(i, prints))
+                         self._consumers(i, prints))
             for i, stage in enumerate(self.stages)
         ]
         threads = [t for r in runners for t in r.start()]
@@ -253,12 +255,13 @@ class LocalExecutor:
         stats = {r.stage.name: r.merged_stats() for r in runners}
         return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
 
-    def _consumer(self, index: int, prints: dict[str, str]) -> tuple[str, str] | None:
-        """The first stored stage after stage ``index`` (whose need decides a transient stage's)."""
-        for stage in self.stages[index + 1:]:
-            if stage.persist:
-                return stage.name, prints[stage.name]
-        return None
+    def _consumers(self, index: int, prints: dict[str, str]) -> list[tuple[str, str]]:
+        """The stored stages whose need decides transient stage ``index``'s: those naming it in ``uses``,
+        else the first stored stage after it."""
+        name = self.stages[index].name
+        later = [s for s in self.stages[index + 1:] if s.persist]
+        users = [s for s in later if name in s.uses] or later[:1]
+        return [(s.name, prints[s.name]) for s in users]
 
     def _feed(self, tasks: list[VideoTask], inbox: queue.Queue, errors: list[BaseException]) -> None:
         aborted = lambda: bool(errors)  # noqa: E731
@@ -275,6 +278,9 @@ class LocalExecutor:
                 item = _get(outbox, lambda: bool(errors))
                 if item is _END:
                     break
+                for stage in self.stages:  # transient outputs (frames) never outlive the stages
+                    if not stage.persist:
+                        item.data.pop(stage.name, None)
                 failed += item.failed
                 bar.update(1)
                 bar.set_postfix(failed=failed, refresh=False)

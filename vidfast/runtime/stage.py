@@ -77,8 +77,11 @@ class Stage:
     # Model stages set 1: one model instance per device, batching instead of threads.
     max_workers: ClassVar[int | None] = None
     # False for stages whose output (e.g. decoded frames) is not worth storing: such a stage runs for
-    # a task only when the next stored stage has no valid result for it.
+    # a task only when a stored stage that reads its output has no valid result for it (the stages
+    # naming it in ``uses``, else the next stored stage). Its output never outlives the run's stages.
     persist: ClassVar[bool] = True
+    # Names of the transient stages whose output this stage reads (when several stored stages share one).
+    uses: ClassVar[tuple[str, ...]] = ()
     # Fields that change speed, not results (batch sizes): left out of the fingerprint.
     performance_fields: ClassVar[frozenset[str]] = frozenset()
 

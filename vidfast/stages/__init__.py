@@ -1,2 +1,3 @@
-"""Pipeline stages, one subpackage per family: decode (probe, decode check), and later scenes,
-embed, caption, tags, regions, similarity, filter, generate, export, judge."""
+"""Pipeline stages, one subpackage per family: decode (probe, decode check, frame sampling), scenes,
+embed, caption (BLIP-2, key frames), tags (CLIP zero-shot), regions (OWLv2 + BLIP-2), generate
+(LLM stages), and later similarity, filter, export, judge."""

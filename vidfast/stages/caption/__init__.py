@@ -1,5 +1,7 @@
-"""Caption-family stages: ``CaptionStage`` (BLIP-2 captions of merged-scene frames)."""
+"""Caption-family stages: ``CaptionStage`` (BLIP-2 captions of merged-scene frames),
+``KeyFramesStage`` (uniform key frames, transient) and ``FrameCaptionStage`` (BLIP-2 captions of them)."""
 
-from vidfast.stages.caption.blip2 import CaptionStage
+from vidfast.stages.caption.blip2 import CaptionStage, FrameCaptionStage
+from vidfast.stages.caption.keyframes import KeyFramesStage
 
-__all__ = ["CaptionStage"]
+__all__ = ["CaptionStage", "FrameCaptionStage", "KeyFramesStage"]

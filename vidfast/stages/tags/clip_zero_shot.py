@@ -1,0 +1,87 @@
+"""``ZeroShotTagStage``: tags of every key frame from CLIP zero-shot scores over a tag vocabulary.
+
+The tagger (``vidfast.models.tagger.ZeroShotTagger``) shares the process's CLIP encoder with the
+other CLIP stages and computes the vocabulary's text embeddings once per model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vidfast.runtime.records import VideoTask
+from vidfast.runtime.stage import Resources, Stage
+from vidfast.stages.models import shared_model
+
+
+def clip_encoder(model: str, device: str, dtype: str, backend: str, batch_size: int) -> Any:
+    """The process's one ``ClipEncoder`` for (model, device, dtype, backend) (the CLIP stages' key)."""
+    from vidfast.models.clip import ClipEncoder
+
+    return shared_model(
+        ("clip", model, device, dtype, backend),
+        lambda: ClipEncoder(model, device=device, dtype=dtype, backend=backend, batch_size=batch_size),
+    )
+
+
+@dataclass
+class ZeroShotTagStage(Stage):
+    """Per key frame: the vocabulary tags whose prompt's CLIP cosine is >= ``threshold`` (best ``top_k``)."""
+
+    name: ClassVar[str] = "frame_tags"
+    uses: ClassVar[tuple[str, ...]] = ("key_frames",)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=2.0)
+    max_workers: ClassVar[int | None] = 1
+    batch_size: ClassVar[int] = 8
+    performance_fields: ClassVar[frozenset[str]] = frozenset({"encode_batch", "lazy_load"})
+    model: str = "openai/clip-vit-large-patch14"
+    device: str = "auto"
+    dtype: str = "auto"
+    backend: str = "auto"
+    vocabulary: str = "tag2text"
+    template: str = "a photo of {tag}"
+    threshold: float = 0.25
+    top_k: int = 10
+    encode_batch: int = 64
+    lazy_load: bool = False  # load the model at the first frames, not in setup (runs that may have none)
+
+    def setup(self) -> None:
+        self.tagger = None if self.lazy_load else self._load()
+
+    def _load(self) -> Any:
+        from vidfast.models.tagger import ZeroShotTagger
+
+        encoder = clip_encoder(self.model, self.device, self.dtype, self.backend, self.encode_batch)
+        key = (
+            "tagger",
+            self.model,
+            self.device,
+            self.dtype,
+            self.backend,
+            self.vocabulary,
+            self.template,
+            self.threshold,
+            self.top_k,
+        )
+        return shared_model(
+            key, lambda: ZeroShotTagger(encoder, self.vocabulary, self.template, self.threshold, self.top_k)
+        )
+
+    def process(self, batch: list[VideoTask]) -> list[VideoTask]:
+        frames = [img for t in batch for img in t.data["key_frames"]["images"]]
+        if frames and self.tagger is None:
+            self.tagger = self._load()
+        tagged = self.tagger.tag(frames) if frames else []
+        self.stats.add("frames", len(frames))
+        self.stats.add("tags", sum(len(t) for t in tagged))
+        at = 0
+        for task in batch:
+            n = len(task.data["key_frames"]["images"])
+            part = tagged[at : at + n]
+            task.data[self.name] = {
+                "tags": [[t for t, _ in f] for f in part],
+                "scores": [[s for _, s in f] for f in part],
+                "vocabulary": self.vocabulary,
+            }
+            at += n
+        return batch
