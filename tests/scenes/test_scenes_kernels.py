@@ -101,3 +101,131 @@ def test_cuda_sums_equal_native() -> None:
         got = sums.cpu().numpy().astype(np.float64) / (144 * 256)
         expected = ref if p is not None else np.vstack([np.zeros((1, 3)), ref[1:]])
         np.testing.assert_array_equal(got, expected)
+
+
+# --- the AVX2 kernels (picked at run time) against the portable path and FFmpeg + OpenCV ---
+
+_BT601 = (104597, 132201, 25675, 53279)
+_BT709 = (117489, 138438, 13975, 34925)
+
+
+def _has_simd() -> bool:
+    c = _native._C
+    if not hasattr(c, "_scenes_set_simd"):
+        return False
+    prev = c._scenes_set_simd(True)
+    on = c._scenes_set_simd(prev)
+    return on
+
+
+needs_simd = pytest.mark.skipif(
+    not (_native.HAS_NATIVE and _has_simd()), reason="vidfast._C built without the AVX2 scenes kernels or no AVX2 CPU"
+)
+
+
+def _simd_and_portable(fn):
+    c = _native._C
+    prev = c._scenes_set_simd(True)
+    try:
+        fast = fn()
+        c._scenes_set_simd(False)
+        slow = fn()
+    finally:
+        c._scenes_set_simd(prev)
+    return fast, slow
+
+
+def _yuv_planes(rng: np.random.Generator, w: int, h: int, pad: int, smooth: bool) -> list[np.ndarray]:
+    """y [h, w + pad], u/v [ceil(h/2), ceil(w/2) + pad]: the row strides FFmpeg's line sizes give."""
+    out = []
+    for rows, cols in ((h, w), ((h + 1) // 2, (w + 1) // 2), ((h + 1) // 2, (w + 1) // 2)):
+        if smooth:
+            yy, xx = np.mgrid[0:rows, 0 : cols + pad]
+            plane = ((xx * 7 + yy * 3) % 256).astype(np.uint8)
+        else:
+            plane = rng.integers(0, 256, (rows, cols + pad), dtype=np.uint8)
+        out.append(plane)
+    return out
+
+
+# (w, h, ow, oh): auto downscale, exact halves (2x2 area), odd and tiny widths (portable fallback
+# below 8), outputs not a multiple of 8/16, upscaling. The AVX2 kernel reads each group of output
+# columns' taps from one window: 4 columns per 16 bytes (640, 854, 512, ...), 2 per 8 bytes
+# (1280 -> 256, 17, 16 wide) or 1 per 4 bytes (1920 -> 256, 9 and 10 wide).
+_CONV_CASES = [
+    (640, 360, 256, 144), (640, 272, 256, 109), (1280, 720, 256, 144), (1920, 1080, 256, 144),
+    (3840, 2160, 256, 144), (854, 480, 256, 144), (600, 1000, 154, 256), (512, 288, 256, 144),
+    (513, 289, 256, 144), (62, 34, 31, 17), (641, 361, 256, 144), (641, 361, 320, 180), (33, 17, 11, 5),
+    (31, 21, 31, 21), (17, 11, 8, 5), (16, 16, 7, 9), (9, 7, 4, 3), (8, 8, 3, 3), (7, 5, 3, 2), (1, 1, 1, 1),
+    (100, 50, 200, 100), (255, 143, 254, 142), (257, 145, 129, 73), (720, 480, 240, 160), (16, 16, 8, 8),
+    (10, 6, 5, 3),
+]
+
+
+@needs_simd
+@pytest.mark.parametrize("w,h,ow,oh", _CONV_CASES)
+def test_fused_conversion_simd_equals_portable(w: int, h: int, ow: int, oh: int) -> None:
+    rng = np.random.default_rng(w * 7919 + h)
+    for pad, smooth, coeffs in ((0, False, _BT601), (32, True, _BT709), (3, False, _BT709)):
+        y, u, v = _yuv_planes(rng, w, h, pad, smooth)
+        fast, slow = _simd_and_portable(
+            lambda: _call_small_bgr(y, u, v, w, h, ow, oh, coeffs)  # noqa: B023
+        )
+        np.testing.assert_array_equal(fast, slow, err_msg=f"{w}x{h} -> {ow}x{oh} pad={pad}")
+
+
+def _call_small_bgr(y, u, v, w, h, ow, oh, coeffs) -> np.ndarray:
+    out = np.empty((oh, ow, 3), np.uint8)
+    _native._C.yuv420p_small_bgr(y, u, v, w, h, out, coeffs)
+    return out
+
+
+@needs_native
+@pytest.mark.parametrize("w,h,oh,ow", [(640, 360, 144, 256), (512, 288, 144, 256), (1280, 720, 144, 256),
+                                       (1920, 1080, 144, 256), (96, 64, 37, 53)])
+def test_fused_conversion_equals_ffmpeg_opencv_synthetic(w: int, h: int, oh: int, ow: int) -> None:
+    """Noise frames (every clip and rounding case) through FFmpeg bgr24 + cv2.resize."""
+    rng = np.random.default_rng(w + h)
+    for smooth in (False, True):
+        y, u, v = _yuv_planes(rng, w, h, 0, smooth)
+        frame = av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)]), format="yuv420p")
+        ref = np.empty((oh, ow, 3), np.uint8)
+        reference_small_bgr(frame, ref)
+        np.testing.assert_array_equal(_call_small_bgr(y, u, v, w, h, ow, oh, _BT601), ref)
+
+
+@needs_simd
+@pytest.mark.parametrize("h,w", [(144, 256), (109, 256), (37, 53), (1, 1), (2, 31), (3, 32), (5, 33), (9, 65)])
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_native_scores_simd_equals_portable_and_reference(h: int, w: int, n: int) -> None:
+    rng = np.random.default_rng(h * w + n)
+    frames = _frames(rng, n=n, h=h, w=w) if n else np.zeros((0, h, w, 3), np.uint8)
+    prev = _frames(rng, n=1, h=h, w=w)[0]
+    for p in (None, prev):
+        fast, slow = _simd_and_portable(lambda: NativeScoreBackend().scores(frames, p, False, 0))  # noqa: B023
+        ref = ReferenceScoreBackend().scores(frames, p, False, 0)
+        np.testing.assert_array_equal(fast, ref)
+        np.testing.assert_array_equal(slow, ref)
+
+
+@needs_simd
+def test_native_hsv_covers_every_colour_portable_path() -> None:
+    """The 2^24-colour check of test_native_hsv_covers_every_colour on the non-AVX2 path."""
+    c = _native._C
+    prev = c._scenes_set_simd(False)
+    try:
+        test_native_hsv_covers_every_colour()
+    finally:
+        c._scenes_set_simd(prev)
+
+
+@needs_native
+def test_native_scores_large_batch_split_across_threads() -> None:
+    """Batches over the parallel threshold are scored in per-thread runs of frames; same numbers."""
+    rng = np.random.default_rng(11)
+    frames = rng.integers(0, 256, (40, 480, 448, 3), dtype=np.uint8)  # 40 * 480 * 448 > 2^23 pixels
+    frames[5:9] = frames[4]  # zero deltas across a run boundary
+    prev = rng.integers(0, 256, (480, 448, 3), dtype=np.uint8)
+    ours = NativeScoreBackend().scores(frames, prev, False, 0)
+    ref = ReferenceScoreBackend().scores(frames, prev, False, 0)
+    np.testing.assert_array_equal(ours, ref)
