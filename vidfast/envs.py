@@ -21,7 +21,7 @@ ENV_DEFAULTS: dict[str, str] = {
     "VIDFAST_DISABLE_NATIVE": "0",
     # Run: decoder threads per video for PyAV (0 = let FFmpeg choose).
     "VIDFAST_DECODE_THREADS": "0",
-    # Run: PyAV decoder threading: SIZE (AUTO from 640x360 up, one thread below), AUTO, FRAME, SLICE, NONE.
+    # Run: PyAV decoder threading: SIZE (AUTO from 320x180 up, one thread below), AUTO, FRAME, SLICE, NONE.
     "VIDFAST_DECODE_THREAD_TYPE": "SIZE",
     # Run: where exported ONNX / engine files and converted models are cached.
     "VIDFAST_CACHE_DIR": os.path.join(os.path.expanduser("~"), ".cache", "vidfast"),
