@@ -75,7 +75,7 @@ class GroundingConfig:
     videos_per_batch: PositiveInt = 8  # model stages batch across this many videos
     # One decode per video: shot detection keeps the frames CLIP and BLIP-2 will need (scenes/keeper.py).
     keep_frames: bool = True
-    keep_window_mb: PositiveInt = 512  # decoded frames held while their scene may still need them
+    keep_window_mb: PositiveInt = 256  # decoded frames held per video while their scene may still need them
     keep_cache_mb: PositiveInt = 1024  # converted frames kept per video; beyond it they are fetched later
     keep_merge_groups: PositiveInt = 4  # merged scenes of up to this many scenes get their middle kept
     duplicates: bool = True  # write duplicates.jsonl: near-identical merged scenes across videos

@@ -119,7 +119,7 @@ class FrameKeeper:
     """
 
     def __init__(self, detector: object, planner: Planner, sides: dict[str, int],
-                 window_bytes: int = 512 << 20, cache_bytes: int = 1 << 30) -> None:
+                 window_bytes: int = 256 << 20, cache_bytes: int = 1 << 30) -> None:
         self.detector = detector
         self.planner = planner
         self.window_bytes = max(0, int(window_bytes))

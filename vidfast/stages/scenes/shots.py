@@ -52,7 +52,7 @@ class ShotStage(Stage):
     frames_per_scene: int = 3
     caption_min_scene_s: float = 1.0
     caption_groups: int = 4
-    window_mb: int = 512
+    window_mb: int = 256
     cache_mb: int = 1024
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
