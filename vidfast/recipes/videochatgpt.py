@@ -51,7 +51,8 @@ from vidfast.recipes.base import ExportContext, Recipe
 from vidfast.recipes.llm_common import captions_stage, done, engine_fields, output_id, write_failures
 from vidfast.runtime.stage import Stage
 from vidfast.runtime.store import atomic_write_json
-from vidfast.stages.caption import FrameCaptionStage, KeyFramesStage
+from vidfast.stages.caption import FrameCaptionStage
+from vidfast.stages.decode import KeyFramesStage
 from vidfast.stages.generate import DenseCaptionStage, PredictionsDirStage, VideoChatGPTQAStage
 from vidfast.stages.generate.dense_caption import PREDICTIONS, dir_digest, frame_predictions
 from vidfast.stages.regions import RegionCaptionStage
