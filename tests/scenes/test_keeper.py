@@ -32,7 +32,7 @@ def _caption_spans(kept: list[list[float]]) -> list[list[float]]:
     return [s for s in spans if s[1] - s[0] >= 0.2]
 
 
-def _same_as_sampler(path: Path, cache, spec: str, plan, side: int) -> None:  # noqa: ANN001
+def _same_as_sampler(path: Path, cache, spec: str, plan, side: int) -> None:
     got = cache.take(path, spec, plan)
     ref = sample_frames(path, plan, short_side=side)
     assert len(got["times"]) == len(plan)
@@ -54,7 +54,7 @@ def test_kept_frames_equal_sampler_and_need_no_second_decode(fixture: str, reque
     assert keeper.scenes, "content cuts must be confirmed online, during the pass"
 
 
-def test_small_window_falls_back_to_the_sampler_with_identical_frames(synth_indexed) -> None:  # noqa: ANN001
+def test_small_window_falls_back_to_the_sampler_with_identical_frames(synth_indexed) -> None:
     # a window of a few frames: most targets are gone when their scene closes and must be fetched
     keeper, cache, kept = _keep(synth_indexed.path, window_bytes=4 * 160 * 90 * 3 // 2, min_scene_len=5)
     plan = plan_uniform(kept, 3)
@@ -64,13 +64,13 @@ def test_small_window_falls_back_to_the_sampler_with_identical_frames(synth_inde
     assert keeper.peak_held <= 4 * 160 * 90 * 3 // 2 + 32 * keeper.frame_bytes
 
 
-def test_cache_budget_is_respected(synth_h264) -> None:  # noqa: ANN001
+def test_cache_budget_is_respected(synth_h264) -> None:
     keeper, cache, kept = _keep(synth_h264.path, cache_bytes=1, min_scene_len=5)
     assert len(cache.images) == 1 and keeper.skipped_full > 0
     _same_as_sampler(synth_h264.path, cache, "scene", plan_uniform(kept, 3), 64)
 
 
-def test_adaptive_detector_keeps_what_the_last_window_holds(synth_h264) -> None:  # noqa: ANN001
+def test_adaptive_detector_keeps_what_the_last_window_holds(synth_h264) -> None:
     keeper, cache, kept = _keep(synth_h264.path, detector="adaptive", min_scene_len=5)
     assert not keeper.scenes  # no online cuts for the adaptive rule: everything is planned at the end
     _same_as_sampler(synth_h264.path, cache, "scene", plan_uniform(kept, 3), 64)
@@ -78,7 +78,7 @@ def test_adaptive_detector_keeps_what_the_last_window_holds(synth_h264) -> None:
 
 
 def test_bikes_real_video(bikes_mp4: Path) -> None:
-    keeper, cache, kept = _keep(bikes_mp4)
+    _, cache, kept = _keep(bikes_mp4)
     assert len(kept) == 5
     _same_as_sampler(bikes_mp4, cache, "scene", plan_uniform(kept, 3), 64)
     assert cache.fetched == 0

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from vidfast.config import RunConfig
 from vidfast.errors import ConfigError
 from vidfast.export.hawkeye import RECORD_TYPES, build_records
 from vidfast.export.internvid import video_name, write_intermediates
-import numpy as np
-
 from vidfast.grounding import (
     GroundingStats,
     NegativeSpanConfig,

@@ -45,7 +45,7 @@ Planner = Callable[[Sequence[Sequence[float]], int], list[tuple[str, float]]]
 class _GrowingClock:
     """The FrameClock methods the FlashFilter uses, over PTS that arrive batch by batch."""
 
-    def __init__(self, time_base, rate) -> None:  # noqa: ANN001
+    def __init__(self, time_base, rate) -> None:
         self.time_base, self.rate = time_base, rate
         self.buf = np.empty(4096, np.int64)
         self.n = 0
