@@ -1,13 +1,22 @@
 """LLM engine benchmark: batched engine vs one request at a time (how the originals called the API).
 
-Same backend, same model (SmolLM2-135M-Instruct), same requests: the ``sequential`` competitor
-calls ``generate`` once per request, as the original scripts made one blocking API call per item;
-the ``batched`` competitor submits the whole workload in one ``generate`` call. Reported per mode:
-wall time, requests/s, valid QA items/s, generated tokens/s, and per task the share of answers
-valid on the first try and after retries (failures are counted, never dropped).
+Same backend, same model (SmolLM2-135M-Instruct), same requests (same prompts, max_tokens,
+temperature, top-p, frequency penalty and per-request seeds): the ``sequential`` competitor calls
+``generate`` once per request, as the original scripts made one blocking API call per item; the
+``batched`` competitor submits the whole workload in one ``generate`` call. Reported per mode:
+wall time, CPU time (this process and its children - vLLM's engine runs in child processes), the
+load average around the run, requests/s, valid QA items/s, generated tokens/s, the same per CPU
+second, and per task the share of answers valid on the first try and after retries; failures are
+listed with their error and raw text, never dropped. The ratios batched/sequential are given on
+wall time and on CPU time (the latter is the fairer one on a machine shared with other work).
+
+The batched competitor gets a realistic batch (a run submits ``llm.videos_per_batch`` videos' prompts
+per call, hundreds of requests); the sequential one, whose rate does not depend on the workload
+size, runs the first K captions of the same workload (identical requests, same task mix) to keep
+the run short; ``same_answer_share`` checks that those requests got the same answers in both.
 
     python bench/bench_llm.py                       # transformers in this venv (+ vllm if .venv-vllm exists)
-    python bench/bench_llm.py --backends transformers --n 8
+    python bench/bench_llm.py --backends transformers --n 8 --sequential-n 2
     .venv-vllm/bin/python bench/bench_llm.py --backends vllm --json-out /tmp/vllm.json
 """
 
@@ -49,22 +58,28 @@ QA_ITEMS = {
 
 
 def workload(n: int, max_tokens: int | None) -> list[Any]:
-    """``n`` captions x (summary QA, description QA, creative QA, condensation) + 2n judge calls."""
+    """``n`` captions x (summary QA, description QA, creative QA, condensation) + 2n judge calls.
+
+    Every request carries its own seed, so both competitors sample from the same random streams.
+    """
     from vidfast.llm import load_prompt
+
+    def sampling(task: str, seed: int) -> Any:
+        s = load_prompt(task).sampling
+        return replace(s, seed=seed, max_tokens=min(s.max_tokens, max_tokens or 10**6))
 
     reqs = []
     for i in range(n):
         cap = CAPTIONS[i % len(CAPTIONS)]
         for task in ("summary_qa", "description_qa", "creative_qa"):
-            spec = load_prompt(task)
-            samp = replace(
-                spec.sampling, seed=i, max_tokens=min(spec.sampling.max_tokens, max_tokens or 10**6)
-            )
-            reqs.append(spec.request(key=f"{task}/{i}", sampling=samp, caption=cap))
-        reqs.append(load_prompt("clip_caption_condense").request(key=f"cond/{i}", captions=cap))
+            reqs.append(load_prompt(task).request(key=f"{task}/{i}", sampling=sampling(task, i), caption=cap))
+        cond = "clip_caption_condense"
+        reqs.append(load_prompt(cond).request(key=f"cond/{i}", sampling=sampling(cond, i), captions=cap))
     judge = load_prompt("judge_correctness")
     reqs += [
-        judge.request(key=f"judge/{i}", question=q, answer=a, prediction=p)
+        judge.request(
+            key=f"judge/{i}", sampling=sampling("judge_correctness", i), question=q, answer=a, prediction=p
+        )
         for i, (q, a, p) in enumerate(JUDGED * max(1, n // 2))
     ]
     return reqs
@@ -76,49 +91,116 @@ def _caption_index(request: Any) -> int:
     return index // 2 if request.key.startswith("judge/") else index
 
 
-def run_mode(engine: Any, reqs: list[Any], sequential: bool) -> dict[str, Any]:
-    """Time one competitor on a fresh set of counters."""
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process, its live children and its reaped children."""
+    import resource
+
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return total + reaped.ru_utime + reaped.ru_stime
+
+
+def run_mode(engine: Any, reqs: list[Any], sequential: bool) -> tuple[dict[str, Any], list[Any]]:
+    """Time one competitor on a fresh set of counters; its report and its results."""
     engine.stats = {}
-    t0 = time.perf_counter()
+    load0, c0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
     results = [engine.generate([r])[0] for r in reqs] if sequential else engine.generate(reqs)
-    wall = time.perf_counter() - t0
+    wall, cpu, load1 = time.perf_counter() - t0, cpu_seconds() - c0, os.getloadavg()[0]
     qa_items = sum(QA_ITEMS[r.task] for r in results if r.ok)
     tokens = sum(r.tokens_out for r in results)
+    first = sum(r.ok and r.attempts == 1 for r in results)
     return {
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "load_avg_1m": [round(load0, 2), round(load1, 2)],
         "requests": len(reqs),
         "valid": sum(r.ok for r in results),
+        "first_try_valid": first,
+        "first_try_valid_share": round(first / max(len(reqs), 1), 3),
+        "valid_share": round(sum(r.ok for r in results) / max(len(reqs), 1), 3),
         "requests_per_s": round(len(reqs) / wall, 3),
         "qa_items": qa_items,
         "qa_per_s": round(qa_items / wall, 3),
+        "qa_per_cpu_s": round(qa_items / max(cpu, 1e-9), 3),
         "generated_tokens": tokens,
         "tokens_per_s": round(tokens / wall, 1),
+        "tokens_per_cpu_s": round(tokens / max(cpu, 1e-9), 1),
         "per_task": engine.stats_dict(),
-    }
+        "failures": [
+            {"key": r.key, "attempts": r.attempts, "error": r.error, "raw": r.text[:300]}
+            for r in results
+            if not r.ok
+        ],
+    }, results
 
 
-def bench_backend(backend: str, n: int, max_tokens: int | None, sequential_n: int | None) -> dict[str, Any]:
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def bench_backend(
+    backend: str, n: int, max_tokens: int | None, sequential_n: int | None, batch_size: int = 64
+) -> dict[str, Any]:
     """Load the engine once, warm it up, then run batched and sequential on the same requests."""
     from vidfast.llm import create_engine
 
     t0 = time.perf_counter()
-    opts = {"max_model_len": 2048} if backend == "vllm" else {"batch_size": 64}
+    if backend == "vllm":  # ~90k fp32 tokens of SmolLM2: room for a few hundred requests at once
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
+    opts = {"max_model_len": 2048} if backend == "vllm" else {"batch_size": batch_size}
     engine = create_engine(backend, "smollm2", **opts)
     load_s = time.perf_counter() - t0
     reqs = workload(n, max_tokens)
     engine.generate(workload(1, 16))  # warm-up: compile schemas / caches, not timed
-    batched = run_mode(engine, reqs, sequential=False)
+    batched, b_results = run_mode(engine, reqs, sequential=False)
     seq_reqs = reqs if sequential_n is None else [r for r in reqs if _caption_index(r) < sequential_n]
-    sequential = run_mode(engine, seq_reqs, sequential=True)
+    sequential, s_results = run_mode(engine, seq_reqs, sequential=True)
+    # Fairness check: the requests both competitors ran should get the same answers.
+    by_key = {r.key: r.text for r in b_results}
+    same = sum(by_key[r.key] == r.text for r in s_results)
+    engine_info = {"model": getattr(engine, "model_path", "smollm2")}
+    if backend == "vllm":
+        import vllm
+
+        engine_info.update(
+            vllm=vllm.__version__, dtype=engine.dtype, structured_outputs=engine.structured_backend
+        )
+    else:
+        engine_info.update(batch_size=batch_size, torch_threads=__import__("torch").get_num_threads())
     return {
         "backend": backend,
-        "model": getattr(engine, "model_path", "smollm2"),
+        **engine_info,
         "load_s": round(load_s, 1),
         "batched": batched,
         "sequential": sequential,
-        "speedup_requests_per_s": round(batched["requests_per_s"] / sequential["requests_per_s"], 2),
-        "speedup_tokens_per_s": round(batched["tokens_per_s"] / max(sequential["tokens_per_s"], 1e-9), 2),
+        "same_answer_share": round(same / max(len(s_results), 1), 3),
+        "speedup": {
+            "qa_per_s": _ratio(batched["qa_per_s"], sequential["qa_per_s"]),
+            "tokens_per_s": _ratio(batched["tokens_per_s"], sequential["tokens_per_s"]),
+            "requests_per_s": _ratio(batched["requests_per_s"], sequential["requests_per_s"]),
+            "qa_per_cpu_s": _ratio(batched["qa_per_cpu_s"], sequential["qa_per_cpu_s"]),
+            "tokens_per_cpu_s": _ratio(batched["tokens_per_cpu_s"], sequential["tokens_per_cpu_s"]),
+        },
     }
+
+
+def _sizes(text: str | None) -> dict[str, int] | int | None:
+    """``8`` or ``vllm=32,transformers=16`` (a size per backend)."""
+    if text is None or "=" not in text:
+        return None if text is None else int(text)
+    return {k.strip(): int(v) for k, v in (part.split("=") for part in text.split(","))}
+
+
+def _for(backend: str, sizes: dict[str, int] | int | None) -> int | None:
+    return sizes.get(backend) if isinstance(sizes, dict) else sizes
 
 
 def _in_vllm_venv(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -129,10 +211,13 @@ def _in_vllm_venv(args: argparse.Namespace) -> dict[str, Any] | None:
         return {"skipped": f"no vLLM venv at {py.parent.parent} (scripts/setup_vllm_cpu.sh)"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "vllm.json"
-        cmd = [str(py), __file__, "--backends", "vllm", "--n", str(args.n), "--json-out", str(out)]
+        n, seq_n = _for("vllm", args.n), _for("vllm", args.sequential_n)
+        cmd = [str(py), __file__, "--backends", "vllm", "--n", str(n), "--json-out", str(out)]
         cmd += ["--max-tokens", str(args.max_tokens)] if args.max_tokens else []
-        cmd += ["--sequential-n", str(args.sequential_n)] if args.sequential_n is not None else []
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+        cmd += ["--sequential-n", str(seq_n)] if seq_n is not None else []
+        cmd += ["--batch-size", str(args.batch_size)]
+        # 4 GiB of KV cache: ~90k fp32 tokens of SmolLM2, room for a few hundred requests at once
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "4")}
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             return {"failed": proc.stderr[-2000:]}
@@ -144,15 +229,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backends", default="transformers,vllm")
     ap.add_argument(
-        "--n", type=int, default=8, help="captions in the workload (5 requests each + judge calls)"
+        "--n",
+        type=_sizes,
+        default=_sizes("vllm=32,transformers=16"),
+        help="captions in the workload (4 requests each + 2 judge calls): N, or per backend vllm=N,transformers=M",
     )
-    ap.add_argument("--max-tokens", type=int, default=None, help="cap on max_tokens of the QA tasks")
+    ap.add_argument("--max-tokens", type=int, default=None, help="cap on every task's max_tokens (default: the prompt files')")
     ap.add_argument(
         "--sequential-n",
-        type=int,
-        default=None,
-        help="run the sequential competitor on the first K captions only (rates stay comparable)",
+        type=_sizes,
+        default=_sizes("vllm=8,transformers=4"),
+        help="run the sequential competitor on the first K captions only: the same requests as the "
+        "batched run's first K captions, same task mix, so rates compare (K, or per backend like --n)",
     )
+    ap.add_argument("--batch-size", type=int, default=64, help="transformers backend: requests per batch")
+    ap.add_argument("--note", default=None, help="free text stored with the result (e.g. machine load)")
     ap.add_argument("--json-out", default=None, help="write raw JSON here instead of bench/results/llm.json")
     args = ap.parse_args()
     import importlib.util
@@ -162,7 +253,9 @@ def main() -> None:
         if backend == "vllm" and importlib.util.find_spec("vllm") is None:
             out["vllm"] = _in_vllm_venv(args)
         else:
-            out[backend] = bench_backend(backend, args.n, args.max_tokens, args.sequential_n)
+            out[backend] = bench_backend(
+                backend, _for(backend, args.n), args.max_tokens, _for(backend, args.sequential_n), args.batch_size
+            )
         print(json.dumps({backend: out[backend]}, indent=1)[:3000], flush=True)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out))
@@ -174,6 +267,8 @@ def main() -> None:
             "captions": args.n,
             "max_tokens_cap": args.max_tokens,
             "sequential_captions": args.sequential_n,
+            "requests": {b: len(workload(_for(b, args.n), args.max_tokens)) for b in args.backends.split(",")},
+            "note": args.note,
         },
         "results": out,
     }

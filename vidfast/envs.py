@@ -37,6 +37,8 @@ ENV_DEFAULTS: dict[str, str] = {
     "VIDFAST_VLLM_VENV": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv-vllm"),
     # Tests: "1" turns skipped GPU tests into failures (set on a GPU machine).
     "VIDFAST_FAIL_WITHOUT_CUDA": "0",
+    # Tests: "1" makes the vLLM-on-CPU test fail instead of skip when VIDFAST_VLLM_VENV is missing (CI sets it).
+    "VIDFAST_REQUIRE_VLLM_CPU": "0",
 }
 
 

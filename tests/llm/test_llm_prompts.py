@@ -10,6 +10,7 @@ import yaml
 
 from vidfast.llm.prompts import (
     PromptError,
+    word_pattern,
     available_tasks,
     load_prompt,
     load_prompt_file,
@@ -90,7 +91,7 @@ def test_item_counts_follow_the_tasks():
         for t in ("summary_qa", "description_qa", "creative_qa", "videochat2_instructions")
     }
     assert counts == {"summary_qa": 3, "description_qa": 3, "creative_qa": 1, "videochat2_instructions": 10}
-    assert load_prompt("detailed_description_qa").output.word_limits == {"A": (150, 300)}
+    assert load_prompt("detailed_description_qa").output.word_limits["A"] == (150, 300)
     assert load_prompt("clip_caption_condense").output.word_limits == {"caption": (1, 30)}
 
 
@@ -124,6 +125,8 @@ def test_braces_in_values_are_kept_literally():
         ({"schema": {"type": "object", "properties": {"Q": {"type": "strin"}}}}, "invalid JSON schema"),
         ({"items_key": "qa", "items": 3}, "not an array property"),
         ({"colour": "red"}, r"unknown keys \['colour'\]"),
+        ({"word_limits": {"R": [1, 5]}}, r"word_limits \['R'\] name no string"),
+        ({"word_limits": {"Q": [0, 5]}}, r"word limits need 1 <= min <= max"),
     ],
 )
 def test_malformed_prompt_files_are_rejected(over, match):
@@ -142,3 +145,58 @@ def test_file_name_must_match_task_and_unknown_task(tmp_path: Path):
 
 def test_placeholders_ignores_doubled_braces():
     assert placeholders("{a} {{literal}} {b}") == {"a", "b"}
+
+
+# Upper bound of SmolLM2 tokens per word of English prose, plus the JSON around each text field.
+TOKENS_PER_WORD, TOKENS_PER_FIELD = 1.5, 6
+
+
+def _text_fields(schema, mult=1):
+    """(name, multiplicity, schema) of every string field, string-array item included."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if prop.get("type") == "array":
+            n = prop.get("maxItems", 1) * mult
+            item = prop["items"]
+            if item.get("type") == "string":
+                yield name, n, item
+            else:
+                yield from _text_fields(item, n)
+        elif prop.get("type") == "string":
+            yield name, mult, prop
+
+
+@pytest.mark.parametrize("task", sorted(REQUIRED_TASKS))
+def test_every_text_field_is_bounded_and_fits_max_tokens(task):
+    """A grammar-constrained backend can neither copy the example's '...' nor run past max_tokens.
+
+    Every free-text field has word limits (compiled into the schema pattern), and the worst case of
+    all limits together fits in the task's max_tokens, so the JSON always closes.
+    """
+    spec = load_prompt(task)
+    budget = 8
+    for name, mult, prop in _text_fields(spec.output.schema):
+        if "enum" in prop:
+            continue
+        lo, hi = spec.output.word_limits[name]
+        assert prop["pattern"] == word_pattern(lo, hi)
+        budget += mult * (TOKENS_PER_WORD * hi + TOKENS_PER_FIELD)
+    assert spec.sampling.max_tokens >= budget, (task, spec.sampling.max_tokens, budget)
+
+
+def test_word_pattern_matches_the_word_count_rule():
+    import re
+
+    pat = word_pattern(2, 4)
+    for text, ok in [
+        ("one", False),
+        ("one two", True),
+        ("A man rides away.", True),
+        ("one two three four five", False),
+        ("...", False),
+        ("... then words", False),
+        ("two  spaces", False),
+        ("x" * 30 + " y", True),
+        ("x" * 31 + " y", False),
+        ('say "hi" now', False),
+    ]:
+        assert bool(re.search(pat, text)) is ok, text

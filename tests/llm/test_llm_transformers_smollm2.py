@@ -71,3 +71,21 @@ def test_greedy_batch_matches_single(smollm2_engine):
     batched = smollm2_engine._complete(reqs)
     single = [smollm2_engine._complete([r])[0] for r in reqs]
     assert [c.text for c in batched] == [c.text for c in single]
+
+
+def test_sampled_rows_do_not_depend_on_their_batch(smollm2_engine):
+    """Per-row seeds, temperatures and penalties: a request samples the same tokens alone or batched."""
+    spec = load_prompt("creative_qa")
+    reqs = [
+        spec.request(
+            key=str(i),
+            sampling=replace(spec.sampling, max_tokens=24, seed=i, temperature=t, frequency_penalty=fp),
+            caption=c,
+        )
+        for i, (c, t, fp) in enumerate(zip(CAPTIONS, (0.9, 0.5, 0.0), (0.3, 0.0, 0.3)))
+    ]
+    batched = smollm2_engine._complete(reqs)
+    single = [smollm2_engine._complete([r])[0] for r in reqs]
+    assert [c.text for c in batched] == [c.text for c in single]
+    assert [c.tokens_out for c in batched] == [c.tokens_out for c in single]
+    assert all(c.tokens_out <= 24 for c in batched)

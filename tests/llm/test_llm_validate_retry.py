@@ -128,3 +128,16 @@ def test_stats_shares():
     engine.generate(_reqs("a", "b"))
     d = engine.stats_dict()["summary_qa"]
     assert d["first_try_valid_share"] == 0.5 and d["valid_share"] == 1.0
+
+
+def test_word_limits_reach_string_arrays_and_long_words():
+    mcq = load_prompt("videochat2_mcq").output
+    ok = {"question": "What is he holding?", "answer": "a red umbrella", "distractors": ["a bag", "a hat", "a cup"]}
+    assert check_output(ok, mcq) == ok
+    with pytest.raises(OutputInvalid, match=r"field 'distractors' has 13 words; the task needs 1-12"):
+        check_output({**ok, "distractors": ["a bag", " ".join(["w"] * 13), "a cup"]}, mcq)
+    cond = load_prompt("clip_caption_condense").output
+    with pytest.raises(OutputInvalid, match=r"has a 48-character word .*at most 30 characters"):
+        check_output({"caption": "A " + "-".join(["jack"] * 8) + "-and-more"}, cond)
+    with pytest.raises(OutputInvalid, match=r"schema violation at caption: .* does not match"):
+        check_output({"caption": "(a dog) runs"}, cond)  # must start with a letter or digit

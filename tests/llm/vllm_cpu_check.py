@@ -11,6 +11,7 @@ def main() -> None:
     from vidfast.llm.vllm_backend import prefix_order
 
     engine = create_engine("vllm", max_model_len=2048)
+    detailed = load_prompt("detailed_description_qa")
     cond, judge, qa = (
         load_prompt("clip_caption_condense"),
         load_prompt("judge_zero_shot"),
@@ -27,11 +28,15 @@ def main() -> None:
         for i, p in enumerate(["a bicycle", "a horse"])
     ]
     reqs += [qa.request(key="qa", caption=caps[0])]
+    # 150-300 words: the largest word-limit pattern, which only a lazy grammar compiler (guidance) handles
+    reqs += [detailed.request(key="dd", description="; ".join(caps))]
     results = engine.generate(reqs)
     print(
         json.dumps(
             {
                 "auto": pick_backend("auto"),
+                "dtype": engine.dtype,
+                "structured_backend": engine.structured_backend,
                 "order": prefix_order(reqs),
                 "results": [
                     {

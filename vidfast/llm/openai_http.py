@@ -86,6 +86,8 @@ class OpenAIHTTPEngine(LLMEngine):
         }
         if s.seed is not None:
             body["seed"] = s.seed
+        if s.frequency_penalty:
+            body["frequency_penalty"] = s.frequency_penalty
         if request.schema and self.structured:
             body["response_format"] = {
                 "type": "json_schema",

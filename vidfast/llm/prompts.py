@@ -4,7 +4,13 @@ A prompt file holds ``task``, ``inputs`` (the placeholder names the caller must 
 and ``user`` templates using ``{name}`` placeholders (literal braces doubled), the answer
 ``schema``, ``items`` (exact count) with ``items_key`` (the array holding them, if any),
 optional ``word_limits`` and ``example`` (rendered into the reserved ``{format}`` placeholder), and
-``sampling`` defaults (``temperature``, ``top_p``, ``max_tokens``).
+``sampling`` defaults (``temperature``, ``top_p``, ``max_tokens``, ``frequency_penalty``).
+
+``word_limits`` (``{field: [min, max]}``, a field being a string property or an array of strings)
+are compiled into the schema as a ``pattern`` (``word_pattern``), so a grammar-constrained backend
+cannot write past the limit (a small model's repetition loop ends at ``max`` words instead of
+running into ``max_tokens`` with the JSON unclosed) nor copy the example's ``"..."`` placeholder,
+and every backend's validator checks the same rule.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import yaml
 
 from vidfast.errors import ConfigError
 from vidfast.llm.types import LLMRequest, OutputSpec, Sampling
+from vidfast.llm.validate import MAX_WORD_CHARS
 
 RESERVED = frozenset({"format"})
 _KEYS = {
@@ -123,6 +130,48 @@ def _check_templates(doc: dict[str, Any], source: str) -> tuple[str, ...]:
     return inputs
 
 
+_WORD = r'[^\s"\\\x00-\x1f]'  # one character of a word: no space, quote, backslash or control character
+
+
+def word_pattern(lo: int, hi: int) -> str:
+    """Regex of a text of ``lo``..``hi`` words (``len(text.split())``) that starts with a letter or digit.
+
+    Words are separated by single spaces, are at most ``MAX_WORD_CHARS`` long and hold no quote,
+    backslash or control character, so the JSON-encoded text a grammar engine sees and the decoded
+    string ``jsonschema`` checks are the same characters. vLLM's guidance (llguidance) backend
+    compiles the bounded repetitions lazily; outlines expands them into an automaton that hits
+    vLLM's 5 s compile timeout for limits of a few dozen words.
+    """
+    if not 1 <= lo <= hi:
+        raise ValueError(f"word limits need 1 <= min <= max, got [{lo}, {hi}]")
+    n = MAX_WORD_CHARS
+    return f"^[^\\W_]{_WORD}{{0,{n - 1}}}( {_WORD}{{1,{n}}}){{{lo - 1},{hi - 1}}}$"
+
+
+def with_word_patterns(schema: dict[str, Any], limits: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """A copy of ``schema`` whose string properties (or string-array items) named in ``limits`` carry
+    the ``word_pattern``; raises KeyError naming a limit that matches no such property."""
+    schema = copy.deepcopy(schema)
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for name, prop in (node.get("properties") or {}).items():
+            target = prop.get("items") if prop.get("type") == "array" else prop
+            if name in limits and isinstance(target, dict) and target.get("type") == "string":
+                target["pattern"] = word_pattern(*limits[name])
+                target.pop("minLength", None)  # implied; grammar engines ignore lengths next to a pattern
+                found.add(name)
+            visit(prop)
+        visit(node.get("items"))
+
+    visit(schema)
+    if missing := set(limits) - found:
+        raise KeyError(sorted(missing))
+    return schema
+
+
 def _output_spec(doc: dict[str, Any], source: str) -> OutputSpec | None:
     schema = doc.get("schema")
     if schema is None:
@@ -142,7 +191,19 @@ def _output_spec(doc: dict[str, Any], source: str) -> OutputSpec | None:
     return OutputSpec(schema=schema, items=items, items_key=key, word_limits=limits)
 
 
+def _with_patterns(output: OutputSpec | None, source: str) -> OutputSpec | None:
+    if output is None or not output.word_limits:
+        return output
+    try:
+        return replace(output, schema=with_word_patterns(output.schema, output.word_limits))
+    except KeyError as exc:
+        raise _fail(source, f"word_limits {exc.args[0]} name no string (or string-array) property") from None
+    except ValueError as exc:
+        raise _fail(source, str(exc)) from None
+
+
 def _check_example(spec: PromptSpec) -> None:
+    # Checked before the word patterns are added: the example's "..." stands for text to write.
     if spec.example is None or spec.output is None:
         return
     from vidfast.llm.validate import OutputInvalid, check_output
@@ -173,7 +234,7 @@ def parse_prompt(doc: Any, source: str) -> PromptSpec:
         source=source,
     )
     _check_example(spec)
-    return spec
+    return replace(spec, output=_with_patterns(spec.output, source))
 
 
 def load_prompt_file(path: str | Path) -> PromptSpec:

@@ -8,12 +8,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Sampling:
-    """Sampling settings of one request (the subset every backend understands)."""
+    """Sampling settings of one request (the subset every backend understands).
+
+    ``frequency_penalty`` (OpenAI/vLLM semantics) lowers a token's logit by the penalty times the
+    number of times it already appears in the answer - only the answer, not the prompt, so
+    retelling the caption is not penalised while a small model's repetition loop is.
+    """
 
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 256
     seed: int | None = None
+    frequency_penalty: float = 0.0
 
     def bumped(self, attempt: int, step: float, cap: float = 1.0) -> Sampling:
         """Settings for retry ``attempt`` (1, 2, ...): hotter and with a fresh seed, so the sample differs."""

@@ -10,6 +10,9 @@ import jsonschema
 
 from vidfast.llm.types import OutputSpec
 
+# Longest word in a word-limited field: longer "words" are run-together text (a,b,c or a-b-c-...)
+# with which a small model dodges the word count.
+MAX_WORD_CHARS = 30
 _DECODER = json.JSONDecoder(strict=False)  # models emit raw tabs/newlines inside strings
 _FENCE = re.compile(r"```(?:json)?", re.IGNORECASE)
 
@@ -49,14 +52,36 @@ def _check_count(value: Any, spec: OutputSpec) -> None:
         )
 
 
-def _check_words(items: list[Any], limits: dict[str, tuple[int, int]]) -> None:
-    for i, item in enumerate(items):
-        for name, (lo, hi) in limits.items():
-            if not isinstance(item, dict) or name not in item:
-                continue
-            words = len(str(item[name]).split())
-            if not lo <= words <= hi:
-                raise OutputInvalid(f"item {i} field {name!r} has {words} words; the task needs {lo}-{hi}")
+def _check_words(value: Any, limits: dict[str, tuple[int, int]]) -> None:
+    """Word counts of every field named in ``limits`` (a string, or each string of a list), anywhere in the answer."""
+    if not limits:
+        return
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                visit(v, f"item {i} ")
+            return
+        if not isinstance(node, dict):
+            return
+        for name, v in node.items():
+            if name in limits:
+                lo, hi = limits[name]
+                texts = [v] if isinstance(v, str) else v if isinstance(v, list) else []
+                for text in (t for t in texts if isinstance(t, str)):
+                    words = text.split()
+                    if not lo <= len(words) <= hi:
+                        raise OutputInvalid(
+                            f"{where}field {name!r} has {len(words)} words; the task needs {lo}-{hi}"
+                        )
+                    if longest := max((w for w in words if len(w) > MAX_WORD_CHARS), key=len, default=None):
+                        raise OutputInvalid(
+                            f"{where}field {name!r} has a {len(longest)}-character word ({longest[:40]!r}...); "
+                            f"words are at most {MAX_WORD_CHARS} characters"
+                        )
+            visit(v, where)
+
+    visit(value, "")
 
 
 def _strings(value: Any) -> list[str]:
@@ -76,16 +101,20 @@ def _check_placeholders(value: Any) -> None:
 
 
 def check_output(value: Any, spec: OutputSpec, allow_placeholders: bool = False) -> Any:
-    """Validate a parsed answer: schema, exact item count, word limits, no copied '...' placeholders."""
+    """Validate a parsed answer: exact item count, word limits, no copied '...' placeholders, schema.
+
+    The word limits are also ``pattern``s of the schema (see ``prompts.word_pattern``); they and
+    the placeholders are checked first so the error names the rule instead of quoting a regex.
+    """
     _check_count(value, spec)
+    _check_words(value, spec.word_limits)
+    if not allow_placeholders:
+        _check_placeholders(value)
     try:
         jsonschema.validate(value, spec.schema)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "<root>"
         raise OutputInvalid(f"schema violation at {where}: {exc.message[:200]}") from None
-    _check_words(_items(value, spec), spec.word_limits)
-    if not allow_placeholders:
-        _check_placeholders(value)
     return value
 
 
