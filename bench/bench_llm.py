@@ -231,14 +231,19 @@ def main() -> None:
     ap.add_argument(
         "--n",
         type=_sizes,
-        default=_sizes("vllm=32,transformers=16"),
+        default=_sizes("vllm=32,transformers=8"),
         help="captions in the workload (4 requests each + 2 judge calls): N, or per backend vllm=N,transformers=M",
     )
-    ap.add_argument("--max-tokens", type=int, default=None, help="cap on every task's max_tokens (default: the prompt files')")
+    ap.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="cap on every task's max_tokens (default: the prompt files')",
+    )
     ap.add_argument(
         "--sequential-n",
         type=_sizes,
-        default=_sizes("vllm=8,transformers=4"),
+        default=_sizes("vllm=8,transformers=8"),
         help="run the sequential competitor on the first K captions only: the same requests as the "
         "batched run's first K captions, same task mix, so rates compare (K, or per backend like --n)",
     )
@@ -254,7 +259,11 @@ def main() -> None:
             out["vllm"] = _in_vllm_venv(args)
         else:
             out[backend] = bench_backend(
-                backend, _for(backend, args.n), args.max_tokens, _for(backend, args.sequential_n), args.batch_size
+                backend,
+                _for(backend, args.n),
+                args.max_tokens,
+                _for(backend, args.sequential_n),
+                args.batch_size,
             )
         print(json.dumps({backend: out[backend]}, indent=1)[:3000], flush=True)
     if args.json_out:
@@ -267,7 +276,9 @@ def main() -> None:
             "captions": args.n,
             "max_tokens_cap": args.max_tokens,
             "sequential_captions": args.sequential_n,
-            "requests": {b: len(workload(_for(b, args.n), args.max_tokens)) for b in args.backends.split(",")},
+            "requests": {
+                b: len(workload(_for(b, args.n), args.max_tokens)) for b in args.backends.split(",")
+            },
             "note": args.note,
         },
         "results": out,

@@ -10,13 +10,13 @@ import yaml
 
 from vidfast.llm.prompts import (
     PromptError,
-    word_pattern,
     available_tasks,
     load_prompt,
     load_prompt_file,
     parse_prompt,
     placeholders,
     prompts_dir,
+    word_pattern,
 )
 
 REQUIRED_TASKS = {

@@ -132,7 +132,11 @@ def test_stats_shares():
 
 def test_word_limits_reach_string_arrays_and_long_words():
     mcq = load_prompt("videochat2_mcq").output
-    ok = {"question": "What is he holding?", "answer": "a red umbrella", "distractors": ["a bag", "a hat", "a cup"]}
+    ok = {
+        "question": "What is he holding?",
+        "answer": "a red umbrella",
+        "distractors": ["a bag", "a hat", "a cup"],
+    }
     assert check_output(ok, mcq) == ok
     with pytest.raises(OutputInvalid, match=r"field 'distractors' has 13 words; the task needs 1-12"):
         check_output({**ok, "distractors": ["a bag", " ".join(["w"] * 13), "a cup"]}, mcq)

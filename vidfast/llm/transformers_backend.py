@@ -123,7 +123,9 @@ class TransformersEngine(LLMEngine):
     def _batches(self, requests: list[LLMRequest]) -> list[list[int]]:
         # Similar prompt lengths share a batch so left padding stays small; sampling settings differ
         # freely within a batch (they are per row).
-        lengths = [len(self.tokenizer(self.prompt_text(r), add_special_tokens=False)["input_ids"]) for r in requests]
+        lengths = [
+            len(self.tokenizer(self.prompt_text(r), add_special_tokens=False)["input_ids"]) for r in requests
+        ]
         order = sorted(range(len(requests)), key=lambda i: lengths[i])
         return [order[k : k + self.batch_size] for k in range(0, len(order), self.batch_size)]
 
@@ -159,7 +161,11 @@ class TransformersEngine(LLMEngine):
         next_pos = positions[:, -1] + 1
         while True:
             tokens = self._sample(logits, live, state)
-            keep = [j for j, (i, t) in enumerate(zip(live.tolist(), tokens.tolist())) if self._step(state, i, t, closers)]
+            keep = [
+                j
+                for j, (i, t) in enumerate(zip(live.tolist(), tokens.tolist()))
+                if self._step(state, i, t, closers)
+            ]
             if not keep:
                 break
             if len(keep) < len(live):
@@ -196,7 +202,9 @@ class TransformersEngine(LLMEngine):
             return False
         prefix = state.prefixes[i]
         if prefix and closers[token]:
-            return not json_complete(prefix + self.tokenizer.decode(state.tokens[i], skip_special_tokens=True))
+            return not json_complete(
+                prefix + self.tokenizer.decode(state.tokens[i], skip_special_tokens=True)
+            )
         return True
 
     @staticmethod
