@@ -61,7 +61,7 @@ def _summarise(result: Any) -> str:
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--recipe", default="probe", show_default=True, help="Which pipeline to run.")
 @click.option("--preset", default="default", show_default=True, help="Model preset: default (HF ids, GPU) or embedded.")
@@ -87,7 +87,8 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
     """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files).
 
     For the LLM recipes an INPUT may also be the --captions or --predictions file itself: its ids
-    (record keys) become the tasks, so text-only runs need no video files. Without --captions the
+    (record keys) become the tasks, so text-only runs need no video files; with --captions FILE or
+    --predictions FILE, INPUTS may be left out (that file stands for them). Without --captions the
     videochatgpt recipe runs its vision stages (semi-automatic path).
     """
     from vidfast.config import load_config

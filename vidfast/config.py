@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from vidfast.errors import ConfigError
 
@@ -179,6 +179,12 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# A value that parses as a number is accepted for a text field (``--set grounding.selection=-1``,
+# ``selection: 0.25`` in YAML): such fields document numbers among their values.
+for _section in [v for v in list(globals().values()) if isinstance(v, type) and dataclasses.is_dataclass(v)]:
+    _section.__pydantic_config__ = ConfigDict(coerce_numbers_to_str=True)  # type: ignore[attr-defined]
 
 
 def available_presets() -> list[str]:

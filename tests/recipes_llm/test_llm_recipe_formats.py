@@ -179,3 +179,21 @@ def test_rerun_is_free(canned: list[str], tmp_path: Path) -> None:
     again = vidfast.run(["a", "b.mp4"], tmp_path / "run", **args)
     assert again.report["stages"]["videochat_qa"]["cached"] == 2
     assert len(json.loads((tmp_path / "run" / "videochat.json").read_text())) == 4
+
+
+def test_cli_captions_file_stands_for_missing_inputs(canned: list[str], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vidfast.cli import main
+
+    caps = tmp_path / "caps.json"
+    caps.write_text(json.dumps({"a.mp4": "A cat sleeps.", "b": {"sentences": ["A dog barks."]}}))
+    sets = [arg for item in canned for arg in ("--set", item)]
+    res = CliRunner().invoke(main, ["run", "-o", str(tmp_path / "run"), "--recipe", "videochat", "--preset",
+                                    "embedded", "--captions", str(caps), "--no-progress", *sets])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (tmp_path / "run" / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(r["video"] for r in rows) == ["a.mp4", "b"] and {r["status"] for r in rows} == {"done"}
+    # without INPUTS and without a file that could stand for them: a clear error naming the fix
+    res = CliRunner().invoke(main, ["run", "-o", str(tmp_path / "run2"), "--recipe", "videochat", "--no-progress"])
+    assert res.exit_code == 2 and "no INPUTS" in res.output and "--captions FILE" in res.output

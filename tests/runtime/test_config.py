@@ -64,3 +64,16 @@ def test_bad_files_and_presets(tmp_path) -> None:
         load_config(config_file=tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="available presets: default, embedded"):
         load_config("fast")
+
+
+def test_numbers_are_accepted_for_text_fields_that_document_them(tmp_path) -> None:
+    # grounding.selection is "median", "video_median" or a fixed clip_sim threshold
+    assert load_config(overrides=["grounding.selection=-1"]).grounding.selection == "-1"
+    assert load_config(overrides=["grounding.selection=0.25"]).grounding.selection == "0.25"
+    f = tmp_path / "c.yaml"
+    f.write_text("grounding:\n  selection: 0.3\n")
+    assert load_config(config_file=f).grounding.selection == "0.3"
+    # numbers stay numbers, and text is still refused where a number is needed
+    assert load_config(overrides=["grounding.merge_threshold=1"]).grounding.merge_threshold == 1.0
+    with pytest.raises(ConfigError, match="grounding.merge_threshold"):
+        load_config(overrides=["grounding.merge_threshold=high"])

@@ -8,6 +8,7 @@ from typing import Any
 
 from vidfast.captions import SIDECAR, file_digest, task_name
 from vidfast.config import RunConfig
+from vidfast.errors import ConfigError
 from vidfast.runtime.records import VideoTask
 from vidfast.runtime.store import atomic_write_jsonl
 from vidfast.stages.generate import CaptionsStage
@@ -74,11 +75,18 @@ def expand_llm_inputs(
     """Run INPUTS with a caption or predictions file named as an input replaced by its ids / record keys.
 
     This lets text-only runs name no videos: ``vidfast run caps.json --captions caps.json``; each id
-    becomes a task whose ``video`` is the id (no file needed by the LLM recipes).
+    becomes a task whose ``video`` is the id (no file needed by the LLM recipes). With no INPUTS at
+    all, the predictions file (else the captions file) stands for them.
     """
     from vidfast.captions import caption_ids
     from vidfast.stages.generate.judge import prediction_keys
 
+    if not inputs:
+        named = predictions or (captions if captions and captions != SIDECAR else None)
+        if named is None:
+            raise ConfigError("no INPUTS: name video files, directories or list files, or give "
+                              "--captions FILE / --predictions FILE to run over the ids they hold")
+        inputs = [named]
     out: list[str] = []
     for item in inputs:
         if _same_file(item, predictions):
