@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench
+.PHONY: install demo test bench check-install
 
 install:
 	bash scripts/bootstrap.sh
@@ -15,3 +15,6 @@ test: install
 
 bench: install
 	$(PY) -m bench.bench_sampling && $(PY) -m bench.bench_ops
+
+check-install:  # pip install . (not editable) into a new venv, checked from outside the checkout
+	bash scripts/check_install.sh

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
@@ -122,7 +122,9 @@ def _ext_modules() -> list[Extension]:
 
 
 setup(
-    packages=find_packages(include=["vidfast", "vidfast.*"]),
+    # every directory of the package, with or without an __init__.py (data folders included), so a
+    # forgotten __init__.py cannot drop a subpackage from a wheel
+    packages=find_namespace_packages(include=["vidfast", "vidfast.*"], exclude=["*__pycache__*"]),
     package_data={
         # data/tags/: the Tag2Text / RAM vocabularies with their LICENSE and NOTICE (no extension)
         "vidfast": ["py.typed", "presets/*.yaml", "**/*.yaml", "**/*.yml", "**/*.json", "**/*.txt", "data/tags/*"]

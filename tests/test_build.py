@@ -19,7 +19,7 @@ import pytest
 from vidfast import _native
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = ("setup.py", "pyproject.toml", "CMakeLists.txt", "MANIFEST.in", "tools", "csrc", "vidfast")
+SOURCES = ("setup.py", "pyproject.toml", "CMakeLists.txt", "MANIFEST.in", "tools", "csrc", "vidfast", "models", "prompts")
 
 # Runs in a subprocess: the same ops on fixed inputs, reported as checksums plus the backend state.
 PROBE = """
@@ -82,6 +82,7 @@ def test_disable_native_falls_back_to_identical_reference_results():
 
 
 def _build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:
+    """``pip wheel`` of a copy of the sources (no build artefacts of the checkout can leak in)."""
     src = tmp_path / "src"
     for name in SOURCES:
         path = REPO / name
@@ -90,8 +91,6 @@ def _build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:
         else:
             src.mkdir(exist_ok=True)
             shutil.copy2(path, src / name)
-    (src / "models").mkdir()
-    (src / "models" / "tiny.yaml").write_text("name: tiny\n")
     cmd = [
         sys.executable,
         "-m",
@@ -116,9 +115,15 @@ def _unpack(wheel: Path, dest: Path) -> list[str]:
         return zf.namelist()
 
 
+@pytest.fixture(scope="module")
+def cpu_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CPU-only native wheel, built once for the tests of this module that need one."""
+    return _build_wheel(tmp_path_factory.mktemp("cpu-wheel"), {"VIDFAST_TARGET_DEVICE": "cpu", "VIDFAST_SKIP_NATIVE": "0"})
+
+
 @pytest.mark.slow  # ~40 s on 2 idle cores, ~2 min on a loaded shared machine (runs by default)
-def test_cpu_only_build(tmp_path):
-    wheel = _build_wheel(tmp_path, {"VIDFAST_TARGET_DEVICE": "cpu", "VIDFAST_SKIP_NATIVE": "0"})
+def test_cpu_only_build(tmp_path, cpu_wheel):
+    wheel = cpu_wheel
     names = _unpack(wheel, tmp_path / "site")
     assert any(n.startswith("vidfast/_C.") for n in names)
     code = NO_EDITABLE + "import json; from vidfast import _native; print(json.dumps(_native.build_info()))"
@@ -139,8 +144,33 @@ def test_skip_native_build_installs_and_works(tmp_path):
     assert wheel.name.endswith("py3-none-any.whl")
     names = _unpack(wheel, tmp_path / "site")
     assert not any(n.startswith("vidfast/_C.") for n in names)
-    assert "vidfast/_data/models/tiny.yaml" in names
+    assert {"vidfast/_data/models/clip-tiny.yaml", "vidfast/_data/prompts/summary_qa.yaml"} <= set(names)
     tags = {"tag_list.txt", "ram_tag_list.txt", "LICENSE", "NOTICE.txt"}  # vocabularies + their licence
     assert {f"vidfast/data/tags/{n}" for n in tags} <= set(names)
     result = _probe({"VIDFAST_DISABLE_NATIVE": "0"}, pythonpath=tmp_path / "site")
     assert result["has_native"] is False and "_C" in result["error"]
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_checkout(tmp_path, cpu_wheel):
+    """A non-editable install of the wheel into a new environment, used from a directory outside the
+    checkout: every module of the source tree is installed and imports, the data files come with it,
+    and a probe run writes real rows (scripts/check_installed.py). Third-party dependencies come from
+    this environment through a .pth path entry (CI's scripts/check_install.sh also installs them from
+    the package index, as the README says); vidfast itself comes only from the wheel."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps", str(cpu_wheel)],
+                   check=True, capture_output=True)
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    (Path(site) / "_dependencies.pth").write_text("\n".join(deps) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    work = tmp_path / "outside"
+    proc = subprocess.run([str(py), str(REPO / "scripts" / "check_installed.py"), str(work)], cwd=tmp_path,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "installed vidfast works" in proc.stdout and f"from {venv}" in proc.stdout
