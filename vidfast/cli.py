@@ -70,6 +70,8 @@ def _summarise(result: Any) -> str:
 @click.option("--workers", type=int, help="Workers per CPU stage (runtime.workers).")
 @click.option("--retry-failed", is_flag=True, help="Re-try videos whose failure is stored from an earlier run.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show the libraries' output (weight loading, warnings) instead of routing it to RUN_DIR/vidfast.log.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any video failed.")
 @click.option("--captions", type=click.Path(dir_okay=False),
               help="LLM recipes: human captions JSON ({id: {sentences}} or {id: text}), or 'sidecar' (llm.captions).")
@@ -82,7 +84,7 @@ def _summarise(result: Any) -> str:
               help="grounding recipe: also write the original tool's intermediate files (grounding.emit_intermediates).")
 @_friendly
 def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_file: str | None,
-        overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, strict: bool,
+        overrides: tuple[str, ...], workers: int | None, retry_failed: bool, no_progress: bool, verbose: bool, strict: bool,
         captions: str | None, predictions: str | None, pred_dir: str | None, emit_intermediates: bool) -> None:
     """Run a recipe over INPUTS (videos, directories, or .txt/.jsonl/.json list files).
 
@@ -102,6 +104,7 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
     extra += [f"runtime.workers={workers}"] if workers else []
     extra += ["runtime.retry_failed=true"] if retry_failed else []
     extra += ["runtime.progress=false"] if no_progress or not sys.stderr.isatty() else []
+    extra += ["runtime.verbose=true"] if verbose else []
     cfg = load_config(preset, config_file, extra, recipe=recipe)
     result = run_config(inputs, output, cfg)
     click.echo(_summarise(result))
@@ -153,13 +156,14 @@ def scenes(video: str, detector: str, threshold: float | None, min_scene_len: in
 @click.option("-o", "--output", default="demo-out", show_default=True, type=click.Path(file_okay=False))
 @click.option("--videos", default=3, show_default=True, help="How many synthetic videos to generate.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the libraries' output instead of routing it to vidfast.log.")
 @_friendly
-def demo(output: str, videos: int, no_progress: bool) -> None:
+def demo(output: str, videos: int, no_progress: bool, verbose: bool) -> None:
     """Run vidfast's recipes on an embedded default: synthetic and package-shipped sample videos,
     offline models, no GPU and no model hub needed."""
     from vidfast.demo import run_demo
 
-    for line in run_demo(output, n_videos=videos, progress=not no_progress and sys.stderr.isatty()):
+    for line in run_demo(output, n_videos=videos, progress=not no_progress and sys.stderr.isatty(), verbose=verbose):
         click.echo(line)
 
 

@@ -160,6 +160,7 @@ class RuntimeConfig:
     queue_size: PositiveInt = 16  # bound of each inter-stage queue (back-pressure)
     progress: bool = True
     retry_failed: bool = False  # re-try videos whose failure is stored from an earlier run
+    verbose: bool = False  # library output (weight loading, warnings) on the terminal, not in vidfast.log
 
 
 @dataclass

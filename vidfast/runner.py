@@ -12,6 +12,7 @@ from typing import Any
 from vidfast import __version__
 from vidfast.config import RunConfig, config_yaml, load_config
 from vidfast.inputs import expand_inputs
+from vidfast.logs import route_library_output
 from vidfast.recipes import ExportContext, get_recipe
 from vidfast.recipes.llm_common import expand_llm_inputs
 from vidfast.runtime.executor import ExecutorOptions, LocalExecutor, RunOutcome, describe_stats
@@ -70,13 +71,14 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
     atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
     options = ExecutorOptions(workers=cfg.runtime.workers, queue_size=cfg.runtime.queue_size,
                               progress=cfg.runtime.progress, retry_failed=cfg.runtime.retry_failed)
-    executor = LocalExecutor(recipe.build_stages(cfg), store, options, on_checkpoint=store.write_manifest)
-    try:
-        outcome = executor.run(tasks)
-    finally:
-        store.write_manifest(tasks)  # whatever finished is recorded, even when the run is interrupted
-    ctx = ExportContext(store.root, cfg, tasks)
-    outputs = recipe.export(ctx)
+    with route_library_output(store.root, verbose=cfg.runtime.verbose):
+        executor = LocalExecutor(recipe.build_stages(cfg), store, options, on_checkpoint=store.write_manifest)
+        try:
+            outcome = executor.run(tasks)
+        finally:
+            store.write_manifest(tasks)  # whatever finished is recorded, even when the run is interrupted
+        ctx = ExportContext(store.root, cfg, tasks)
+        outputs = recipe.export(ctx)
     report = build_report(cfg, outcome, outputs, started)
     report["export"] = ctx.stats
     atomic_write_json(store.root / "report.json", report)

@@ -244,3 +244,18 @@ def test_a_text_only_run_loads_no_vision_model(canned: list[str], caption_file: 
         "detailed_description_qa",
     }
     assert not (out / "dense_captions").exists() and not (out / "predictions").exists()
+
+
+def test_video_without_a_caption_gets_the_semi_qa(canned: list[str], synth_h264, tmp_path: Path) -> None:
+    """With captions given, a video the file does not name still gets QA from its dense caption (the
+    human-captions stage records the missing caption instead of failing the video)."""
+    captions = tmp_path / "caps.json"
+    captions.write_text(json.dumps({"someone_else": "A woman reads a book."}))
+    out = tmp_path / "partial"
+    result = vidfast.run([str(synth_h264.path)], out, recipe="videochatgpt", preset="embedded", progress=False,
+                         overrides=[*canned, f"llm.captions={captions}"])
+    assert result.report["videos"] == {"total": 1, "done": 1, "failed": 0, "skipped": 0}
+    assert result.report["export"]["videos_by_mode"] == {"semi": 1}
+    assert result.report["stages"]["captions"]["counters"]["missing"] == 1
+    assert len(_user("summary_qa")) == 1 and not _user("summary_qa_semi")
+    assert len(json.loads((out / "per_video" / "h264.json").read_text())) == 6

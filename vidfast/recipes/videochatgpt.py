@@ -124,7 +124,8 @@ def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
 def build_stages(cfg: RunConfig) -> list[Stage]:
     mode = resolve_mode(cfg)
     human, semi = mode in ("human", "assisted"), mode in ("semi", "assisted")
-    stages: list[Stage] = [captions_stage(cfg)] if human else []
+    # with the dense caption as well, a video without a human caption gets the semi-automatic QA
+    stages: list[Stage] = [captions_stage(cfg, optional=semi)] if human else []
     if semi:
         # auto with captions: an input that is only an id (no file) gets the human-assisted QA
         stages += vision_stages(cfg, text_only=human and cfg.videochatgpt.mode == "auto")

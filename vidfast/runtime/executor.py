@@ -20,6 +20,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from vidfast.errors import VidfastError
+from vidfast.logs import console
 from vidfast.runtime.records import CACHED, DONE, SKIPPED, VideoTask
 from vidfast.runtime.stage import Stage, StageStats, Timer, error_reason
 from vidfast.runtime.store import RunStore
@@ -85,8 +86,9 @@ class _StageRunner:
 
     def __init__(self, stage: Stage, fingerprint: str, store: RunStore, opts: ExecutorOptions,
                  inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException],
-                 consumers: Sequence[tuple[str, str]] = ()) -> None:
+                 consumers: Sequence[tuple[str, str]] = (), bar: Any = None) -> None:
         self.stage, self.fingerprint, self.store, self.opts = stage, fingerprint, store, opts
+        self.bar = bar  # this stage's progress bar (videos through the stage), or None
         self.inbox, self.outbox, self.errors = inbox, outbox, errors
         self.consumers = list(consumers)  # (name, fingerprint) of the stored stages a transient stage feeds
         workers = opts.workers if stage.resources.gpus == 0 else 1
@@ -164,6 +166,12 @@ class _StageRunner:
                     worker.stats.failed += 1
                 if worker.persist:
                     self.store.save_result(worker.name, self.fingerprint, task)
+        if self.bar is not None:
+            with self.lock:
+                self.bar.update(len(batch))
+                failed = sum(s.failed for s in self.stats)
+                if failed:
+                    self.bar.set_postfix(failed=failed, refresh=False)
         for task in batch:
             _put(self.outbox, task, self.aborted)
 
@@ -239,17 +247,25 @@ class LocalExecutor:
         prints = chain_fingerprints(self.stages)
         queues = [queue.Queue(maxsize=self.opts.queue_size) for _ in range(len(self.stages) + 1)]
         errors: list[BaseException] = []
+        # one progress bar per stage: videos through it (cached ones too), with its failures
+        width = max(len(s.name) for s in self.stages)
+        bars = [tqdm(total=len(tasks), unit="video", desc=f"{s.name:<{width}}", position=i, file=console(),
+                     disable=not self.opts.progress, dynamic_ncols=True) for i, s in enumerate(self.stages)]
         runners = [
             _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors,
-                         self._consumers(i, prints))
+                         self._consumers(i, prints), bars[i])
             for i, stage in enumerate(self.stages)
         ]
-        threads = [t for r in runners for t in r.start()]
-        feeder = threading.Thread(target=self._feed, args=(tasks, queues[0], errors), daemon=True)
-        feeder.start()
-        self._drain(tasks, queues[-1], errors)
-        for t in [feeder, *threads]:
-            t.join()
+        try:
+            threads = [t for r in runners for t in r.start()]
+            feeder = threading.Thread(target=self._feed, args=(tasks, queues[0], errors), daemon=True)
+            feeder.start()
+            self._drain(tasks, queues[-1], errors)
+            for t in [feeder, *threads]:
+                t.join()
+        finally:
+            for bar in bars:
+                bar.close()
         if errors:
             raise errors[0]
         stats = {r.stage.name: r.merged_stats() for r in runners}
@@ -270,25 +286,17 @@ class LocalExecutor:
         _put(inbox, _END, aborted)
 
     def _drain(self, tasks: list[VideoTask], outbox: queue.Queue, errors: list[BaseException]) -> None:
-        bar = tqdm(total=len(tasks), unit="video", disable=not self.opts.progress, desc="videos")
-        failed = 0
         last_checkpoint = time.monotonic()
-        try:
-            while True:
-                item = _get(outbox, lambda: bool(errors))
-                if item is _END:
-                    break
-                for stage in self.stages:  # transient outputs (frames) never outlive the stages
-                    if not stage.persist:
-                        item.data.pop(stage.name, None)
-                failed += item.failed
-                bar.update(1)
-                bar.set_postfix(failed=failed, refresh=False)
-                if self.on_checkpoint and time.monotonic() - last_checkpoint > self.opts.checkpoint_every_s:
-                    self.on_checkpoint(tasks)
-                    last_checkpoint = time.monotonic()
-        finally:
-            bar.close()
+        while True:
+            item = _get(outbox, lambda: bool(errors))
+            if item is _END:
+                break
+            for stage in self.stages:  # transient outputs (frames) never outlive the stages
+                if not stage.persist:
+                    item.data.pop(stage.name, None)
+            if self.on_checkpoint and time.monotonic() - last_checkpoint > self.opts.checkpoint_every_s:
+                self.on_checkpoint(tasks)
+                last_checkpoint = time.monotonic()
 
 
 def describe_stats(stats: dict[str, StageStats]) -> dict[str, Any]:

@@ -20,10 +20,13 @@ class CaptionsStage(Stage):
     """Look up each video's caption: ``captions`` is a JSON file path or ``sidecar``.
 
     ``digest`` (the file's content hash) is part of the config so an edited file re-runs the stage.
+    ``optional``: a video without a caption is not a failure; its result has ``text`` None and says
+    why in ``missing`` (the videochatgpt recipe then writes its QA from the dense caption alone).
     """
 
     captions: str = SIDECAR
     digest: str | None = None
+    optional: bool = False
 
     name: ClassVar[str] = "captions"
     resources: ClassVar[Resources] = Resources(cpus=0.1, memory_gb=0.1)
@@ -34,11 +37,18 @@ class CaptionsStage(Stage):
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
         cap = read_sidecar(task.video) if self.index is None else self.index.find(task.video)
+        missing = None
         if cap is None:
             where = f"{task.video}.json" if self.index is None else self.captions
-            raise NoCaption(f"no caption for {task_name(task.video)!r} in {where}")
-        if not cap.text:
-            raise NoCaption(f"the caption of {task_name(task.video)!r} is empty")
+            missing = f"no caption for {task_name(task.video)!r} in {where}"
+        elif not cap.text:
+            missing = f"the caption of {task_name(task.video)!r} is empty"
+        if missing is not None:
+            if not self.optional:
+                raise NoCaption(missing)
+            self.stats.add("missing", 1)
+            return {"id": task_name(task.video), "key": None, "sentences": [], "timestamps": [], "text": None,
+                    "source": None, "missing": missing}
         return {
             "id": task_name(task.video),
             "key": cap.video_id,
