@@ -28,7 +28,25 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when they are run (click's lazy-loading
+    pattern), so ``vidfast scenes`` or ``vidfast info`` does not pay for ``synth``'s imports."""
+
+    lazy = {"synth": "vidfast.synth.cli:synth_command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vidfast")
 def main() -> None:
     """vidfast: turn raw videos into video instruction-tuning and temporal-grounding datasets."""
@@ -166,14 +184,6 @@ def demo(output: str, videos: int, no_progress: bool, verbose: bool) -> None:
     for line in run_demo(output, n_videos=videos, progress=not no_progress and sys.stderr.isatty(), verbose=verbose):
         click.echo(line)
 
-
-def _mount_commands() -> None:
-    from vidfast.synth.cli import synth_command
-
-    main.add_command(synth_command, "synth")
-
-
-_mount_commands()
 
 if __name__ == "__main__":
     main()
