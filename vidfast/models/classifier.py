@@ -23,7 +23,9 @@ The class names are ImageNet's WordNet lemmas, read from the data files that shi
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -139,12 +141,32 @@ class ClassifierEncoder:
             self._text = TextEncoder(device=self.device)
         return self._text
 
+    def label_embeddings(self) -> np.ndarray:
+        """MiniLM embeddings of the class names ``[1000,384]``, cached under ``VIDFAST_CACHE_DIR``
+        (encoding them takes seconds on a CPU; the key covers the names and the text encoder's files)."""
+        if self._label_emb is not None:
+            return self._label_emb
+        encoder = self._text_encoder()
+        names = list(self.classifier.labels)
+        digest = hashlib.sha256("\n".join(names).encode())
+        model_dir = Path(getattr(encoder.model, "name_or_path", "") or ".")
+        for path in sorted(model_dir.glob("*")) if model_dir.is_dir() else []:
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+        cache_file = loader.cache_root() / "label_embeddings" / f"{self.classifier.manifest.name}-{digest.hexdigest()[:12]}.npy"
+        if cache_file.is_file():
+            self._label_emb = np.load(cache_file)
+            return self._label_emb
+        self._label_emb = encoder.encode(names).astype(np.float32)
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.npy")
+        np.save(tmp, self._label_emb)
+        os.replace(tmp, cache_file)
+        return self._label_emb
+
     def class_affinity(self, texts: Sequence[str]) -> np.ndarray:
         """MiniLM cosine of each text with each class name ``[N,1000]``."""
-        encoder = self._text_encoder()
-        if self._label_emb is None:
-            self._label_emb = encoder.encode(list(self.classifier.labels))
-        return encoder.encode(list(texts)) @ self._label_emb.T
+        labels = self.label_embeddings()
+        return self._text_encoder().encode(list(texts)) @ labels.T
 
     def encode_texts(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Texts -> float32 ``[N,1280]``: the softmax-weighted class directions of their best-matching classes."""
