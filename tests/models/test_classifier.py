@@ -80,6 +80,8 @@ def test_roles_dispatch_on_the_manifest_kind(encoder: clf.ClassifierEncoder) -> 
     assert clf.is_classifier(REF) and not clf.is_classifier("embedded:clip-tiny")
     assert isinstance(clf.frame_captioner(REF, device="cpu"), clf.LabelCaptioner)
     assert isinstance(clf.image_text_encoder(REF, device="cpu"), clf.ClassifierEncoder)
+    with pytest.raises(BackendUnavailable, match="runs on torch only, not 'onnxruntime'"):
+        clf.image_text_encoder(REF, device="cpu", backend="onnxruntime")
 
 
 def test_missing_package_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:

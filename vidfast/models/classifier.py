@@ -215,6 +215,9 @@ def image_text_encoder(ref: str, *, device: str = "auto", dtype: str = "auto", b
                        batch_size: int = 64) -> Any:
     """The model of the CLIP role: ``ClassifierEncoder`` for an image-classifier, else ``ClipEncoder``."""
     if is_classifier(ref):
+        if backend not in ("auto", "torch"):
+            raise BackendUnavailable(f"model {ref!r} runs on torch only, not {backend!r}; "
+                                     "set the vision backend to auto or torch")
         return ClassifierEncoder(ref, device=device, batch_size=batch_size)
     from vidfast.models.clip import ClipEncoder
 
