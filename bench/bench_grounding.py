@@ -3,7 +3,8 @@
 Per video, side by side in one process:
 
 - ``decode``  — PyAV decode of every frame, no pixel conversion (FFmpeg frame threading): the floor;
-- ``vidfast`` — ``vidfast.run(recipe="grounding", preset="embedded")`` into a fresh run directory;
+- ``vidfast`` — ``vidfast.run(recipe="grounding", preset="embedded")`` into a fresh run directory, with
+  the seed's tiny CLIP and BLIP-2 in place of the preset's EfficientNet-Lite0;
 - ``seed``    — ``bench/seed_reference.py``: the original InternVid-G pipeline shape (scenedetect
   with its default OpenCV backend, OpenCV seek + read per frame in three steps, CLIP one video per
   forward, BLIP-2 one scene per generate) on the SAME tiny models (embedded clip-tiny / blip2-tiny,
@@ -56,6 +57,7 @@ from bench.seed_reference import SeedOptions, load_models, run_seed
 
 TMP = REPO / "bench" / "results" / "tmp"
 SHARED = (REPO / ".." / "shared" / "testdata" / "pyscenedetect").resolve()
+SAME_MODELS = ("models.clip=embedded:clip-tiny", "models.blip2=embedded:blip2-tiny")  # = load_models()
 SHARED_NAMES = ("testvideo.mp4", "goldeneye-vfr-drop3.mp4", "fades.mp4", "counter.mp4")
 # name -> (duration s, fps, scenes, fades, seed)
 SYNTHETIC = {
@@ -181,8 +183,9 @@ class Vidfast:
         self.n += 1
         out = self.workdir / f"run{self.n}"
         shutil.rmtree(out, ignore_errors=True)
+        # the seed reference's models (the embedded preset itself now runs EfficientNet-Lite0)
         result = vidfast.run([str(p) for p in paths], out, recipe="grounding", preset="embedded",
-                             overrides=[f"grounding.vision_backend={self.backend}"], progress=False)
+                             overrides=[f"grounding.vision_backend={self.backend}", *SAME_MODELS], progress=False)
         if result.failed:
             raise RuntimeError(f"vidfast failed: {result.report['failures_by_reason']}")
         return result
@@ -408,7 +411,7 @@ def main() -> None:
                   + " ".join(f"{k}={st['busy_s']:.2f}s" for k, st in batch["stages"].items()), flush=True)
     path = write_result(args.out, {
         "command": "python bench/bench_grounding.py " + " ".join(sys.argv[1:]), "repeat": args.repeat,
-        "vidfast_vision_backend": args.vision_backend, "preset": "embedded",
+        "vidfast_vision_backend": args.vision_backend, "preset": "embedded", "model_overrides": list(SAME_MODELS),
         "seed": {"detect_backend": opts.detect_backend, "start_in_scene": opts.start_in_scene,
                  "clip_batch": "one video per forward", "blip2_batch": 1, "max_new_tokens": opts.max_new_tokens},
         "model_load_s": {"seed": round(seed_load_s, 2), "warmup_all": round(warmup_s, 2)},

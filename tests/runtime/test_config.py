@@ -12,7 +12,7 @@ def test_defaults_and_presets() -> None:
     cfg = load_config()
     assert cfg.preset == "default" and cfg.models.clip == "openai/clip-vit-large-patch14"
     emb = load_config("embedded")
-    assert emb.models.llm == "smollm2" and emb.models.clip.startswith("embedded:") and emb.models.device == "cpu"
+    assert emb.models.llm == "smollm2" and emb.models.clip == "efficientnet-lite0" and emb.models.device == "cpu"
 
 
 def test_layers_apply_in_order(tmp_path) -> None:

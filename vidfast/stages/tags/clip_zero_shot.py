@@ -15,12 +15,13 @@ from vidfast.stages.models import shared_model
 
 
 def clip_encoder(model: str, device: str, dtype: str, backend: str, batch_size: int) -> Any:
-    """The process's one ``ClipEncoder`` for (model, device, dtype, backend) (the CLIP stages' key)."""
-    from vidfast.models.clip import ClipEncoder
+    """The process's one CLIP-role encoder for (model, device, dtype, backend) (the CLIP stages' key):
+    ``ClipEncoder``, or ``ClassifierEncoder`` for an image-classifier manifest."""
+    from vidfast.models.classifier import image_text_encoder
 
     return shared_model(
         ("clip", model, device, dtype, backend),
-        lambda: ClipEncoder(model, device=device, dtype=dtype, backend=backend, batch_size=batch_size),
+        lambda: image_text_encoder(model, device=device, dtype=dtype, backend=backend, batch_size=batch_size),
     )
 
 
