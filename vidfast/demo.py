@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from vidfast.config import load_config
 from vidfast.recipes import recipe_names
 from vidfast.runner import run
 
@@ -72,12 +73,30 @@ def describe_outputs(out_dir: Path, outputs: dict[str, str]) -> list[str]:
     return lines
 
 
+def grounding_sample(path: Path, n: int = 3) -> list[str]:
+    """The first ``n`` grounding rows as ``video start-end s: caption`` lines."""
+    if not path.is_file():
+        return []
+    lines = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if len(lines) == n:
+                break
+            row = json.loads(line)
+            lines.append(f"      {Path(row['video']).name} {row['start_sec']:.2f}-{row['end_sec']:.2f} s "
+                         f"(negative span {row['neg_start_sec']:.2f}-{row['neg_end_sec']:.2f} s): {row['caption']!r}")
+    return lines
+
+
 def run_demo(output: str | Path, n_videos: int = 3, progress: bool = False, verbose: bool = False) -> Iterator[str]:
     """Generate the inputs, then run each demo recipe into ``output/<recipe>``; yields report lines."""
     out_dir = Path(output)
     videos = make_inputs(out_dir, n_videos)
     captioned = [v for v in videos if v.with_name(v.name + ".json").exists()]
     yield f"demo inputs: {len(videos)} videos in {out_dir / 'inputs'} ({len(captioned)} with descriptions)"
+    m = load_config("embedded").models
+    yield (f"models (preset embedded; README: Real vision weights offline): clip {m.clip}, blip2 {m.blip2}, "
+           f"tagger {m.tagger}, detector {m.detector}, llm {m.llm}, text encoder {m.text_encoder}")
     for recipe in [r for r in DEMO_RECIPES if r in recipe_names()]:
         inputs = captioned if recipe in NEEDS_CAPTIONS else videos
         overrides = DEMO_OVERRIDES.get(recipe, []) + (["runtime.verbose=true"] if verbose else [])
@@ -88,4 +107,6 @@ def run_demo(output: str | Path, n_videos: int = 3, progress: bool = False, verb
         for reason, n in result.report["failures_by_reason"].items():
             yield f"    failed ({reason}): {n}"
         yield from describe_outputs(result.out_dir, result.report["outputs"])
+        if recipe == "grounding":
+            yield from grounding_sample(result.out_dir / "grounding.jsonl")
     yield f"library output (model loading, warnings) of each run: {out_dir}/<recipe>/vidfast.log"
