@@ -79,7 +79,6 @@ class JsonGrammar:
         self.executor = llguidance.LLExecutor(threads)
         self.words = (vocab + 31) // 32
         self._compiled: dict[str, Any] = {}
-        self._bits = torch.arange(32, dtype=torch.int32)
 
     def matcher(self, schema: dict[str, Any]) -> Any:
         """A fresh matcher for ``schema`` (the schema is compiled on first use, then copied)."""
@@ -105,9 +104,17 @@ class JsonGrammar:
             )
 
     def allowed(self, bitmask: torch.Tensor) -> torch.Tensor:
-        """The boolean ``(rows, vocab)`` view of a bitmask (bit ``t % 32`` of word ``t // 32`` is token ``t``)."""
-        bits = (bitmask[:, :, None] >> self._bits) & 1
-        return bits.view(bitmask.shape[0], -1)[:, : self.vocab].bool()
+        """The boolean ``(rows, vocab)`` form of a bitmask from ``fill``."""
+        return unpack_bitmask(bitmask, self.vocab)
+
+
+_BITS = torch.arange(32, dtype=torch.int32)
+
+
+def unpack_bitmask(bitmask: torch.Tensor, vocab: int) -> torch.Tensor:
+    """``(rows, words)`` int32 -> ``(rows, vocab)`` bools: token ``t`` is bit ``t % 32`` of word ``t // 32``."""
+    bits = (bitmask[:, :, None] >> _BITS.to(bitmask.device)) & 1
+    return bits.reshape(bitmask.shape[0], -1)[:, :vocab].bool()
 
 
 def apply_bitmask(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:

@@ -30,10 +30,11 @@ def engine_fields(cfg: RunConfig) -> dict[str, Any]:
     }
 
 
-def captions_stage(cfg: RunConfig) -> CaptionsStage:
-    """The stage reading human captions: ``llm.captions`` (a JSON file) or each video's sidecar."""
+def captions_stage(cfg: RunConfig, optional: bool = False) -> CaptionsStage:
+    """The stage reading human captions: ``llm.captions`` (a JSON file) or each video's sidecar
+    (``optional``: a video without one continues with ``text`` None instead of failing)."""
     source = cfg.llm.captions or SIDECAR
-    return CaptionsStage(captions=source, digest=file_digest(source))
+    return CaptionsStage(captions=source, digest=file_digest(source), optional=optional)
 
 
 def output_id(task: VideoTask) -> str:

@@ -9,7 +9,8 @@ Paths (``videochatgpt.mode``; ``auto`` picks by whether ``--captions`` is given)
   3 description QA written from it (seed-spec §1.4);
 - **human-assisted + semi** (``--captions`` and videos): the same vision stages and dense caption,
   then the ``*_semi`` prompts: answers rest on the human caption, the dense caption adds detail. An
-  input that is only an id (a text-only run) has no video and gets the human-assisted QA;
+  input that is only an id (a text-only run) has no video and gets the human-assisted QA; in ``auto``
+  mode a video file with no caption gets the semi-automatic QA from its dense caption alone;
 - **human** (``mode=human``): captions only (``--captions`` or the synthetic videos' sidecars) →
   3 summary + 3 description + 1 creative QA (§1.2).
 
@@ -124,7 +125,9 @@ def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
 def build_stages(cfg: RunConfig) -> list[Stage]:
     mode = resolve_mode(cfg)
     human, semi = mode in ("human", "assisted"), mode in ("semi", "assisted")
-    stages: list[Stage] = [captions_stage(cfg)] if human else []
+    # auto with captions: a video file without a caption gets the semi-automatic QA from its frames
+    optional = mode == "assisted" and cfg.videochatgpt.mode == "auto"
+    stages: list[Stage] = [captions_stage(cfg, optional=optional)] if human else []
     if semi:
         # auto with captions: an input that is only an id (no file) gets the human-assisted QA
         stages += vision_stages(cfg, text_only=human and cfg.videochatgpt.mode == "auto")

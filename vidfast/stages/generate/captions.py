@@ -20,10 +20,13 @@ class CaptionsStage(Stage):
     """Look up each video's caption: ``captions`` is a JSON file path or ``sidecar``.
 
     ``digest`` (the file's content hash) is part of the config so an edited file re-runs the stage.
+    With ``optional`` a video without a caption is not a failure: its record has ``text`` None (a
+    recipe that can also work from the video's frames then does so).
     """
 
     captions: str = SIDECAR
     digest: str | None = None
+    optional: bool = False
 
     name: ClassVar[str] = "captions"
     resources: ClassVar[Resources] = Resources(cpus=0.1, memory_gb=0.1)
@@ -34,6 +37,10 @@ class CaptionsStage(Stage):
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
         cap = read_sidecar(task.video) if self.index is None else self.index.find(task.video)
+        if (cap is None or not cap.text) and self.optional:
+            self.stats.add("no_caption")
+            name = task_name(task.video)
+            return {"id": name, "key": name, "sentences": [], "timestamps": [], "text": None, "source": "none"}
         if cap is None:
             where = f"{task.video}.json" if self.index is None else self.captions
             raise NoCaption(f"no caption for {task_name(task.video)!r} in {where}")

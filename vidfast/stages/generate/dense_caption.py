@@ -109,7 +109,7 @@ class DenseCaptionStage(LLMStage):
 
     def assign(self, task: VideoTask, results: dict[str, LLMResult]) -> dict[str, Any]:
         _, records = self._frames(task)
-        has_gt = bool(self.gt_source and self.gt_source in task.data)
+        has_gt = bool(self.gt_source and (task.data.get(self.gt_source) or {}).get("text"))
         res = results.get("summary")
         summary, failures = None, []
         if res is not None and res.ok:
