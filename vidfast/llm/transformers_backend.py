@@ -13,12 +13,16 @@ row of a batch until the longest one ends (one run-away answer at ``max_tokens``
 batch pay for it) and takes one temperature / top-p / seed per call. Here a finished row leaves
 the batch at once (its KV-cache rows are dropped), and every row keeps its own temperature, top-p,
 seed, frequency penalty and token budget, so different tasks and retries share batches and a
-request samples the same tokens whether it runs alone or batched.
+request samples the same tokens whether it runs alone or batched. The KV cache is preallocated
+per batch (a step writes in place), and the templated system prompt's KV is computed once per
+distinct system prompt and reused by every later request (one task's prompts share it), so only
+the rest of each prompt is computed per request.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from functools import partial
 from typing import Any
 
@@ -32,6 +36,7 @@ from vidfast.llm.types import Completion, LLMRequest
 
 _DECODER = json.JSONDecoder(strict=False)
 NUCLEUS_HEAD = 256  # most likely tokens sorted for top-p sampling (the full vocabulary only when needed)
+PREFIX_CACHE = 32  # system-prompt KV caches kept (least recently used dropped)
 
 
 def json_prefix(request: LLMRequest) -> str:
@@ -165,9 +170,12 @@ class TransformersEngine(LLMEngine):
         eos = eos if isinstance(eos, list) else [eos]
         self.stop_ids = {int(t) for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
         self._closers: torch.Tensor | None = None
+        self._prefix_kv: OrderedDict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = OrderedDict()
         vocab = self.model.get_output_embeddings().weight.shape[0]
-        self.grammar = JsonGrammar(self.tokenizer, vocab, sorted(self.stop_ids)) if grammar and grammar_engine() else None
-        self.grammar_engine = grammar_engine() if self.grammar else None
+        self.grammar = (
+            JsonGrammar(self.tokenizer, vocab, sorted(self.stop_ids)) if grammar and grammar_engine() else None
+        )
+        self.grammar_engine = grammar_engine() if self.grammar else None  # which engine constrains JSON
 
     def prompt_text(self, request: LLMRequest) -> str:
         """The chat-templated prompt (ending with the forced JSON prefix when there is no grammar)."""
@@ -186,20 +194,44 @@ class TransformersEngine(LLMEngine):
                 runnable.append(i)
             except GrammarError as exc:
                 out[i] = Completion("", error=str(exc))
-        for idxs in self._batches([requests[i] for i in runnable]):
-            idxs = [runnable[k] for k in idxs]
-            for i, comp in zip(idxs, self._run_batch([requests[i] for i in idxs])):
+        encoded = {i: self.encode(requests[i]) for i in runnable}
+        # Similar prompt lengths (after the shared system prompt) share a batch so padding stays
+        # small; sampling settings differ freely within a batch (they are per row).
+        order = sorted(runnable, key=lambda i: len(encoded[i][1]))
+        for k in range(0, len(order), self.batch_size):
+            idxs = order[k : k + self.batch_size]
+            for i, comp in zip(idxs, self._run_batch([requests[i] for i in idxs], [encoded[i] for i in idxs])):
                 out[i] = comp
         return [c if c is not None else Completion("", error="not run") for c in out]
 
-    def _batches(self, requests: list[LLMRequest]) -> list[list[int]]:
-        # Similar prompt lengths share a batch so left padding stays small; sampling settings differ
-        # freely within a batch (they are per row).
-        lengths = [
-            len(self.tokenizer(self.prompt_text(r), add_special_tokens=False)["input_ids"]) for r in requests
-        ]
-        order = sorted(range(len(requests)), key=lambda i: lengths[i])
-        return [order[k : k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+    def encode(self, request: LLMRequest) -> tuple[tuple[int, ...], list[int]]:
+        """The prompt's token ids split into (shared prefix, rest): the prefix is the templated system
+        message, whose KV cache is computed once and reused by every request with the same system
+        prompt (the whole prompt is the rest when it has no system message or the split is not clean)."""
+        ids = self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
+        system = [m for m in request.messages[:1] if m["role"] == "system"]
+        if system:
+            head = self.tokenizer.apply_chat_template(system, tokenize=False, add_generation_prompt=False)
+            prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+            if 0 < len(prefix) < len(ids) and ids[: len(prefix)] == prefix:
+                return tuple(prefix), ids[len(prefix) :]
+        return (), ids
+
+    def _prefix_cache(self, prefix: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer (keys, values) of ``prefix`` alone (batch 1), computed once and kept (LRU)."""
+        kv = self._prefix_kv.get(prefix)
+        if kv is None:
+            from transformers import DynamicCache
+
+            cache = DynamicCache()
+            ids = torch.tensor([prefix], device=self.device)
+            self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            kv = [(layer.keys, layer.values) for layer in cache.layers]
+            self._prefix_kv[prefix] = kv
+            while len(self._prefix_kv) > PREFIX_CACHE:
+                self._prefix_kv.popitem(last=False)
+        self._prefix_kv.move_to_end(prefix)
+        return kv
 
     def _closer_mask(self, vocab: int) -> torch.Tensor:
         """Per token id: does its text hold ``}`` or ``]`` (only then can a JSON answer become complete)."""
@@ -210,19 +242,32 @@ class TransformersEngine(LLMEngine):
         return self._closers
 
     @torch.inference_mode()
-    def _run_batch(self, batch: list[LLMRequest]) -> list[Completion]:
-        enc = self.tokenizer(
-            [self.prompt_text(r) for r in batch], return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self.device)
-        mask = enc["attention_mask"]
-        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    def _run_batch(
+        self, batch: list[LLMRequest], encoded: list[tuple[tuple[int, ...], list[int]]]
+    ) -> list[Completion]:
         from transformers import DynamicCache
 
+        # Row layout: [padding][shared prefix, from its KV cache][padding][rest of the prompt]; the
+        # attention mask hides the padding and positions count only real tokens.
+        n = len(batch)
+        plen, slen = [len(p) for p, _ in encoded], [len(r) for _, r in encoded]
+        pmax, smax = max(plen), max(slen)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((n, smax), pad, dtype=torch.long)
+        mask = torch.zeros(n, pmax + smax, dtype=torch.long)
+        for i, (p, rest) in enumerate(encoded):
+            input_ids[i, smax - len(rest) :] = torch.tensor(rest)
+            mask[i, pmax - len(p) : pmax] = 1
+            mask[i, pmax + smax - len(rest) :] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         cache = DynamicCache()
         headroom = max(r.sampling.max_tokens for r in batch) + 1
         cache.layer_class_to_replicate = partial(PreallocatedLayer, headroom)
+        if pmax:
+            self._fill_prefixes(cache, [p for p, _ in encoded], pmax)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, pmax:]
         logits = self.model(
-            input_ids=enc["input_ids"],
+            input_ids=input_ids,
             attention_mask=mask,
             position_ids=positions,
             past_key_values=cache,
@@ -257,7 +302,7 @@ class TransformersEngine(LLMEngine):
                 use_cache=True,
             ).logits[:, -1, :]
             next_pos = next_pos + 1
-        tokens_in = enc["attention_mask"].sum(-1).tolist()
+        tokens_in = [a + b for a, b in zip(plen, slen)]
         return [
             Completion(
                 text=state.prefixes[i] + self.tokenizer.decode(state.tokens[i], skip_special_tokens=True),
@@ -267,6 +312,20 @@ class TransformersEngine(LLMEngine):
             )
             for i in range(len(batch))
         ]
+
+    def _fill_prefixes(self, cache: Any, prefixes: list[tuple[int, ...]], width: int) -> None:
+        """Put each row's prefix KV (right-aligned in ``width`` positions) into the batch cache."""
+        kvs = [self._prefix_cache(p) if p else None for p in prefixes]
+        first = next(kv for kv in kvs if kv is not None)
+        for layer, (k0, v0) in enumerate(first):
+            keys = k0.new_zeros(len(prefixes), k0.shape[1], width, k0.shape[3])
+            values = v0.new_zeros(len(prefixes), v0.shape[1], width, v0.shape[3])
+            for i, kv in enumerate(kvs):
+                if kv is not None:
+                    k, v = kv[layer]
+                    keys[i, :, width - k.shape[2] :] = k[0]
+                    values[i, :, width - v.shape[2] :] = v[0]
+            cache.update(keys, values, layer)
 
     def _allowed(self, state: _Rows, live: torch.Tensor, bitmask: torch.Tensor | None) -> torch.Tensor | None:
         """Which tokens each live row may sample next (``(live, vocab)`` bools), or None when no row has a grammar."""
