@@ -18,6 +18,11 @@ the run short; ``same_answer_share`` checks that those requests got the same ans
     python bench/bench_llm.py                       # transformers in this venv (+ vllm if .venv-vllm exists)
     python bench/bench_llm.py --backends transformers --n 8 --sequential-n 2
     .venv-vllm/bin/python bench/bench_llm.py --backends vllm --json-out /tmp/vllm.json
+
+bench/results/llm.json holds one section per backend, each with the date, command line, load
+and library versions of the run that produced it: a run updates the sections of the backends it
+measured and keeps the others from the previous file as they were (marked ``kept``: the vLLM
+section stays when the vLLM venv is absent here, instead of being replaced by a skip).
 """
 
 from __future__ import annotations
@@ -166,7 +171,7 @@ def bench_backend(
     # Fairness check: the requests both competitors ran should get the same answers.
     by_key = {r.key: r.text for r in b_results}
     same = sum(by_key[r.key] == r.text for r in s_results)
-    engine_info = {"model": getattr(engine, "model_path", "smollm2")}
+    engine_info: dict[str, Any] = {"model": getattr(engine, "model_path", "smollm2")}
     if backend == "vllm":
         import vllm
 
@@ -174,7 +179,13 @@ def bench_backend(
             vllm=vllm.__version__, dtype=engine.dtype, structured_outputs=engine.structured_backend
         )
     else:
-        engine_info.update(batch_size=batch_size, torch_threads=__import__("torch").get_num_threads())
+        import torch
+
+        engine_info.update(
+            batch_size=batch_size,
+            torch_threads=torch.get_num_threads(),
+            grammar=getattr(engine, "grammar_engine", None) or "none (prompting + forced JSON prefix)",
+        )
     return {
         "backend": backend,
         **engine_info,
@@ -269,21 +280,54 @@ def main() -> None:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out))
         return
-    from bench.common import write_result
+    print("wrote", write_merged(out, args))
 
-    payload = {
-        "workload": {
-            "captions": args.n,
-            "max_tokens_cap": args.max_tokens,
-            "sequential_captions": args.sequential_n,
-            "requests": {
-                b: len(workload(_for(b, args.n), args.max_tokens)) for b in args.backends.split(",")
-            },
-            "note": args.note,
-        },
-        "results": out,
+
+def write_merged(out: dict[str, Any], args: argparse.Namespace) -> Path:
+    """Write bench/results/llm.json: this run's sections, plus the previous file's for backends not measured now."""
+    from bench.common import RESULTS_DIR, describe_machine, write_result
+
+    run = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": "python bench/bench_llm.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
+        "note": args.note,
     }
-    print("wrote", write_result("llm", payload))
+    sections: dict[str, Any] = {}
+    for backend, result in out.items():
+        if result is None or "skipped" in result or "failed" in result:
+            continue
+        sections[backend] = {
+            **result,
+            "run": run,
+            "workload": {
+                "captions": _for(backend, args.n),
+                "sequential_captions": _for(backend, args.sequential_n),
+                "max_tokens_cap": args.max_tokens,
+                "requests": len(workload(_for(backend, args.n), args.max_tokens)),
+            },
+        }
+    previous_path = RESULTS_DIR / "llm.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.is_file() else {}
+    for backend in ("transformers", "vllm"):
+        if backend in sections or not isinstance(previous.get(backend), dict):
+            continue
+        kept = dict(previous[backend])
+        # a section from the older single-run layout gets that run's description
+        kept.setdefault(
+            "run",
+            {k: previous.get(k) for k in ("date", "command", "machine", "note") if previous.get(k) is not None},
+        )
+        kept["kept"] = "not rerun by the latest command; measured by the run described in its `run`"
+        sections[backend] = kept
+    why_not = {b: r for b, r in out.items() if r is not None and ("skipped" in r or "failed" in r)}
+    payload = {
+        "command": run["command"],
+        "note": "each backend's section carries the run (date, command, machine, load) that measured it",
+        **({"not_measured_now": why_not} if why_not else {}),
+        **sections,
+    }
+    return write_result("llm", payload)
 
 
 if __name__ == "__main__":  # vLLM spawns workers: the guard is required

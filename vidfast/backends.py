@@ -81,15 +81,29 @@ def _llm(name: str) -> Callable[[], str | None]:
     return check
 
 
+def _transformers_llm_note() -> str:
+    """Which grammar engine the transformers LLM backend constrains JSON answers with (or that none is)."""
+    from vidfast.llm.grammar import INSTALL, grammar_engine
+
+    engine = grammar_engine()
+    if engine:
+        return f"reference; JSON answers grammar-constrained by {engine}"
+    return f"reference; no grammar engine, JSON by prompting only ({INSTALL})"
+
+
 @dataclass(frozen=True)
 class Backend:
     family: str
     name: str
     check: Callable[[], str | None]
-    note: str = ""
+    note: str | Callable[[], str] = ""  # a callable when the note depends on what is installed
 
     def reason(self) -> str | None:
         return self.check()
+
+    def describe(self) -> str:
+        """The note shown by ``vidfast info``."""
+        return self.note() if callable(self.note) else self.note
 
 
 _always: Callable[[], str | None] = lambda: None  # noqa: E731
@@ -113,7 +127,7 @@ BACKENDS: list[Backend] = [
     Backend("similarity", "numpy", _always, "reference"),
     Backend("llm", "vllm", _llm("vllm"), "in-process offline batches"),
     Backend("llm", "openai-http", _llm("openai"), "a local OpenAI-compatible server"),
-    Backend("llm", "transformers", _llm("transformers"), "reference"),
+    Backend("llm", "transformers", _llm("transformers"), _transformers_llm_note),
     Backend("executor", "ray", needs("ray", "pip install 'ray[data]'"), "multi-GPU / multi-node"),
     Backend("executor", "local", _always, "threads + bounded queues; reference"),
 ]

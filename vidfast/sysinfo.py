@@ -18,7 +18,7 @@ def collect() -> dict[str, Any]:
         "python": platform.python_version(),
         "native": _native.build_info(),
         "backends": [
-            {"family": b.family, "name": b.name, "available": (r := b.reason()) is None, "reason": r, "note": b.note}
+            {"family": b.family, "name": b.name, "available": (r := b.reason()) is None, "reason": r, "note": b.describe()}
             for b in BACKENDS
         ],
     }

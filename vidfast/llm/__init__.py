@@ -6,6 +6,7 @@
 - ``prompts``: ``prompts_dir``, ``load_prompt`` -> ``PromptSpec`` (placeholder checks, ``render``, ``request``).
 - ``engine``: ``create_engine`` / ``pick_backend`` / ``backend_report`` (auto|transformers|vllm|openai).
 - ``transformers_backend`` / ``vllm_backend`` / ``openai_http``: the backends, one file each.
+- ``grammar``: llguidance JSON-schema token masks for the transformers backend's decode loop.
 - ``models``: offline model lookup (the SmolLM2 GGUF, its cached HF copy).
 - ``dedup``: near-duplicate QA removal with the MiniLM encoder.
 """

@@ -1,29 +1,42 @@
 """LLM backend on plain transformers (CPU or GPU): batched decoding with left padding and a shrinking batch.
 
-It has no grammar engine, so JSON answers are steered by prompting plus a forced JSON prefix
-(``{"<first key>":`` is written into the assistant turn), a row stops as soon as its JSON value is
-complete, and the shared validator extracts the first JSON value from the text.
+JSON answers are grammar-constrained with llguidance (``vidfast.llm.grammar``): before every
+sampling step each row's logits are masked to the tokens its own schema allows next, so a row
+can only write JSON of its task's shape (bounded word counts, no free whitespace, no extra keys)
+and it ends when its JSON value is complete. Without the ``llguidance`` package the backend falls
+back to prompting plus a forced JSON prefix (``{"<first key>":`` written into the assistant turn),
+stopping a row once its JSON value is complete; the shared validator then extracts the first JSON
+value from the text (``grammar_engine()`` says which path runs).
 
 The decode loop is vidfast's own rather than ``model.generate``: ``generate`` keeps computing every
 row of a batch until the longest one ends (one run-away answer at ``max_tokens`` makes the whole
 batch pay for it) and takes one temperature / top-p / seed per call. Here a finished row leaves
 the batch at once (its KV-cache rows are dropped), and every row keeps its own temperature, top-p,
 seed, frequency penalty and token budget, so different tasks and retries share batches and a
-request samples the same tokens whether it runs alone or batched.
+request samples the same tokens whether it runs alone or batched. The KV cache is preallocated
+per batch (a step writes in place), and the templated system prompt's KV is computed once per
+distinct system prompt and reused by every later request (one task's prompts share it), so only
+the rest of each prompt is computed per request.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 import torch
+from transformers.cache_utils import DynamicLayer
 
 from vidfast.llm.base import LLMEngine
+from vidfast.llm.grammar import GrammarError, JsonGrammar, apply_bitmask, grammar_engine
 from vidfast.llm.models import ensure_hf_dir, resolve_model
 from vidfast.llm.types import Completion, LLMRequest
 
 _DECODER = json.JSONDecoder(strict=False)
+NUCLEUS_HEAD = 256  # most likely tokens sorted for top-p sampling (the full vocabulary only when needed)
+PREFIX_CACHE = 32  # system-prompt KV caches kept (least recently used dropped)
 
 
 def json_prefix(request: LLMRequest) -> str:
@@ -47,12 +60,62 @@ def json_complete(text: str) -> bool:
     return True
 
 
+class PreallocatedLayer(DynamicLayer):
+    """One layer's KV cache in a buffer with room for ``headroom`` more positions after the prompt.
+
+    A decoding step writes its key/value in place and attention reads a view of the filled part;
+    the stock ``DynamicLayer`` concatenates, copying the whole cache of every row at every step
+    (for a batch of long prompts that copy, not the model, dominated a step on CPU).
+    """
+
+    def __init__(self, headroom: int) -> None:
+        super().__init__()
+        self.headroom = headroom
+        self.length = 0
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        self.device = key_states.device
+        b, h, n, d = key_states.shape
+        self._k = key_states.new_empty(b, h, n + self.headroom, d)
+        self._v = value_states.new_empty(b, value_states.shape[1], n + self.headroom, value_states.shape[-1])
+        self.is_initialized = True
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        end = self.length + key_states.shape[-2]
+        if end > self._k.shape[-2]:  # past the planned room: grow by another headroom
+            grow = max(self.headroom, end - self._k.shape[-2])
+            self._k = torch.cat([self._k, self._k.new_empty(*self._k.shape[:2], grow, self._k.shape[-1])], -2)
+            self._v = torch.cat([self._v, self._v.new_empty(*self._v.shape[:2], grow, self._v.shape[-1])], -2)
+        self._k[:, :, self.length : end] = key_states
+        self._v[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
+        return self.keys, self.values
+
+    def get_seq_length(self) -> int:
+        return self.length
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.is_initialized:
+            self._k, self._v = self._k[indices], self._v[indices]
+            self.keys, self.values = self._k[:, :, : self.length], self._v[:, :, : self.length]
+
+
 class _Rows:
     """Per-request decoding state of one batch (indexed by the request's row in the batch)."""
 
-    def __init__(self, batch: list[LLMRequest], device: str, vocab: int) -> None:
+    def __init__(
+        self, batch: list[LLMRequest], device: str, vocab: int, grammar: JsonGrammar | None
+    ) -> None:
         samp = [r.sampling for r in batch]
-        self.prefixes = [json_prefix(r) for r in batch]
+        # with a grammar each JSON row has its own matcher; without, a forced JSON prefix steers it
+        self.matchers = [grammar.matcher(r.schema) if grammar and r.schema else None for r in batch]
+        self.prefixes = ["" if grammar else json_prefix(r) for r in batch]
+        self.errors: list[str | None] = [None] * len(batch)
         self.budgets = [s.max_tokens for s in samp]
         self.temps = torch.tensor([s.temperature for s in samp], device=device)
         self.top_p = torch.tensor([s.top_p for s in samp], device=device)
@@ -83,8 +146,10 @@ class TransformersEngine(LLMEngine):
         batch_size: int = 16,
         dtype: str = "auto",
         max_retries: int = 2,
+        grammar: bool = True,
         **kwargs: Any,
     ) -> None:
+        """``grammar``: constrain JSON answers with llguidance when it is installed (False: prompting only)."""
         super().__init__(max_retries=max_retries, **kwargs)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -105,29 +170,68 @@ class TransformersEngine(LLMEngine):
         eos = eos if isinstance(eos, list) else [eos]
         self.stop_ids = {int(t) for t in [*eos, self.tokenizer.eos_token_id] if t is not None}
         self._closers: torch.Tensor | None = None
+        self._prefix_kv: OrderedDict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = OrderedDict()
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        self.grammar = (
+            JsonGrammar(self.tokenizer, vocab, sorted(self.stop_ids)) if grammar and grammar_engine() else None
+        )
+        self.grammar_engine = grammar_engine() if self.grammar else None  # which engine constrains JSON
 
     def prompt_text(self, request: LLMRequest) -> str:
-        """The chat-templated prompt, ending with the forced JSON prefix."""
+        """The chat-templated prompt (ending with the forced JSON prefix when there is no grammar)."""
         text = self.tokenizer.apply_chat_template(
             list(request.messages), tokenize=False, add_generation_prompt=True
         )
-        return text + json_prefix(request)
+        return text if self.grammar else text + json_prefix(request)
 
     def _complete(self, requests: list[LLMRequest]) -> list[Completion]:
         out: list[Completion | None] = [None] * len(requests)
-        for idxs in self._batches(requests):
-            for i, comp in zip(idxs, self._run_batch([requests[i] for i in idxs])):
+        runnable = []
+        for i, r in enumerate(requests):
+            try:
+                if self.grammar and r.schema:
+                    self.grammar.matcher(r.schema)  # compiled (and cached) up front: a bad schema fails alone
+                runnable.append(i)
+            except GrammarError as exc:
+                out[i] = Completion("", error=str(exc))
+        encoded = {i: self.encode(requests[i]) for i in runnable}
+        # Similar prompt lengths (after the shared system prompt) share a batch so padding stays
+        # small; sampling settings differ freely within a batch (they are per row).
+        order = sorted(runnable, key=lambda i: len(encoded[i][1]))
+        for k in range(0, len(order), self.batch_size):
+            idxs = order[k : k + self.batch_size]
+            for i, comp in zip(idxs, self._run_batch([requests[i] for i in idxs], [encoded[i] for i in idxs])):
                 out[i] = comp
         return [c if c is not None else Completion("", error="not run") for c in out]
 
-    def _batches(self, requests: list[LLMRequest]) -> list[list[int]]:
-        # Similar prompt lengths share a batch so left padding stays small; sampling settings differ
-        # freely within a batch (they are per row).
-        lengths = [
-            len(self.tokenizer(self.prompt_text(r), add_special_tokens=False)["input_ids"]) for r in requests
-        ]
-        order = sorted(range(len(requests)), key=lambda i: lengths[i])
-        return [order[k : k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+    def encode(self, request: LLMRequest) -> tuple[tuple[int, ...], list[int]]:
+        """The prompt's token ids split into (shared prefix, rest): the prefix is the templated system
+        message, whose KV cache is computed once and reused by every request with the same system
+        prompt (the whole prompt is the rest when it has no system message or the split is not clean)."""
+        ids = self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
+        system = [m for m in request.messages[:1] if m["role"] == "system"]
+        if system:
+            head = self.tokenizer.apply_chat_template(system, tokenize=False, add_generation_prompt=False)
+            prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
+            if 0 < len(prefix) < len(ids) and ids[: len(prefix)] == prefix:
+                return tuple(prefix), ids[len(prefix) :]
+        return (), ids
+
+    def _prefix_cache(self, prefix: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer (keys, values) of ``prefix`` alone (batch 1), computed once and kept (LRU)."""
+        kv = self._prefix_kv.get(prefix)
+        if kv is None:
+            from transformers import DynamicCache
+
+            cache = DynamicCache()
+            ids = torch.tensor([prefix], device=self.device)
+            self.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            kv = [(layer.keys, layer.values) for layer in cache.layers]
+            self._prefix_kv[prefix] = kv
+            while len(self._prefix_kv) > PREFIX_CACHE:
+                self._prefix_kv.popitem(last=False)
+        self._prefix_kv.move_to_end(prefix)
+        return kv
 
     def _closer_mask(self, vocab: int) -> torch.Tensor:
         """Per token id: does its text hold ``}`` or ``]`` (only then can a JSON answer become complete)."""
@@ -138,29 +242,46 @@ class TransformersEngine(LLMEngine):
         return self._closers
 
     @torch.inference_mode()
-    def _run_batch(self, batch: list[LLMRequest]) -> list[Completion]:
-        enc = self.tokenizer(
-            [self.prompt_text(r) for r in batch], return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self.device)
-        mask = enc["attention_mask"]
-        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    def _run_batch(
+        self, batch: list[LLMRequest], encoded: list[tuple[tuple[int, ...], list[int]]]
+    ) -> list[Completion]:
         from transformers import DynamicCache
 
+        # Row layout: [padding][shared prefix, from its KV cache][padding][rest of the prompt]; the
+        # attention mask hides the padding and positions count only real tokens.
+        n = len(batch)
+        plen, slen = [len(p) for p, _ in encoded], [len(r) for _, r in encoded]
+        pmax, smax = max(plen), max(slen)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((n, smax), pad, dtype=torch.long)
+        mask = torch.zeros(n, pmax + smax, dtype=torch.long)
+        for i, (p, rest) in enumerate(encoded):
+            input_ids[i, smax - len(rest) :] = torch.tensor(rest)
+            mask[i, pmax - len(p) : pmax] = 1
+            mask[i, pmax + smax - len(rest) :] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         cache = DynamicCache()
+        headroom = max(r.sampling.max_tokens for r in batch) + 1
+        cache.layer_class_to_replicate = partial(PreallocatedLayer, headroom)
+        if pmax:
+            self._fill_prefixes(cache, [p for p, _ in encoded], pmax)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, pmax:]
         logits = self.model(
-            input_ids=enc["input_ids"],
+            input_ids=input_ids,
             attention_mask=mask,
             position_ids=positions,
             past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
         ).logits[:, -1, :]
-        state = _Rows(batch, self.device, logits.shape[-1])
-        closers = self._closer_mask(logits.shape[-1])
+        state = _Rows(batch, self.device, logits.shape[-1], self.grammar)
+        closers = None if self.grammar else self._closer_mask(logits.shape[-1])
+        bitmask = self.grammar.allocate(len(batch)) if any(m is not None for m in state.matchers) else None
         live = torch.arange(len(batch), device=self.device)  # batch row of each row still decoding
         next_pos = positions[:, -1] + 1
         while True:
-            tokens = self._sample(logits, live, state)
+            allowed = self._allowed(state, live, bitmask)
+            tokens = self._sample(logits, live, state, allowed)
             keep = [
                 j
                 for j, (i, t) in enumerate(zip(live.tolist(), tokens.tolist()))
@@ -181,51 +302,97 @@ class TransformersEngine(LLMEngine):
                 use_cache=True,
             ).logits[:, -1, :]
             next_pos = next_pos + 1
-        tokens_in = enc["attention_mask"].sum(-1).tolist()
+        tokens_in = [a + b for a, b in zip(plen, slen)]
         return [
             Completion(
                 text=state.prefixes[i] + self.tokenizer.decode(state.tokens[i], skip_special_tokens=True),
                 tokens_in=int(tokens_in[i]),
                 tokens_out=len(state.tokens[i]),
+                error=state.errors[i],
             )
             for i in range(len(batch))
         ]
 
-    def _step(self, state: _Rows, i: int, token: int, closers: torch.Tensor) -> bool:
+    def _fill_prefixes(self, cache: Any, prefixes: list[tuple[int, ...]], width: int) -> None:
+        """Put each row's prefix KV (right-aligned in ``width`` positions) into the batch cache."""
+        kvs = [self._prefix_cache(p) if p else None for p in prefixes]
+        first = next(kv for kv in kvs if kv is not None)
+        for layer, (k0, v0) in enumerate(first):
+            keys = k0.new_zeros(len(prefixes), k0.shape[1], width, k0.shape[3])
+            values = v0.new_zeros(len(prefixes), v0.shape[1], width, v0.shape[3])
+            for i, kv in enumerate(kvs):
+                if kv is not None:
+                    k, v = kv[layer]
+                    keys[i, :, width - k.shape[2] :] = k[0]
+                    values[i, :, width - v.shape[2] :] = v[0]
+            cache.update(keys, values, layer)
+
+    def _allowed(self, state: _Rows, live: torch.Tensor, bitmask: torch.Tensor | None) -> torch.Tensor | None:
+        """Which tokens each live row may sample next (``(live, vocab)`` bools), or None when no row has a grammar."""
+        if bitmask is None:
+            return None
+        rows = live.tolist()
+        pairs = [(m, j) for j, i in enumerate(rows) if (m := state.matchers[i]) is not None]
+        if not pairs:
+            return None
+        view = bitmask[: len(rows)]
+        if len(pairs) < len(rows):
+            view.fill_(-1)  # free-text rows: every token
+        self.grammar.fill(pairs, view)
+        return self.grammar.allowed(view)
+
+    def _step(self, state: _Rows, i: int, token: int, closers: torch.Tensor | None) -> bool:
         """Record row ``i``'s new token; False once the row is finished (stop token, budget, JSON complete)."""
         if token in self.stop_ids:
             return False
         state.tokens[i].append(token)
         if state.counts is not None:
             state.counts[i, token] += 1
+        matcher = state.matchers[i]
+        if matcher is not None:
+            if not matcher.consume_token(token):
+                state.errors[i] = f"grammar rejected token {token}: {matcher.get_error()}"
+                return False
+            if matcher.is_stopped():  # the JSON value is complete (only a stop token could follow)
+                return False
         if len(state.tokens[i]) >= state.budgets[i]:
             return False
         prefix = state.prefixes[i]
-        if prefix and closers[token]:
+        if prefix and closers is not None and closers[token]:
             return not json_complete(
                 prefix + self.tokenizer.decode(state.tokens[i], skip_special_tokens=True)
             )
         return True
 
     @staticmethod
-    def _sample(logits: torch.Tensor, live: torch.Tensor, state: _Rows) -> torch.Tensor:
-        """One token per live row: greedy at temperature 0, else temperature + top-p with the row's own generator."""
+    def _sample(
+        logits: torch.Tensor, live: torch.Tensor, state: _Rows, allowed: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """One token per live row among its ``allowed`` ones: greedy at temperature 0, else temperature +
+        top-p with the row's own generator."""
         x = logits.float()
         if state.counts is not None:
             x = x - state.penalty[live, None] * state.counts[live]
+        if allowed is not None:
+            x = apply_bitmask(x, allowed)
         tokens = x.argmax(-1)
         temps = state.temps[live]
         hot = (temps > 0).nonzero().flatten().tolist()
         if hot:
             sel = torch.tensor(hot, device=x.device)
-            scaled = x[sel] / temps[sel, None]
-            sorted_logits, order = scaled.sort(-1, descending=True)
-            probs = sorted_logits.softmax(-1)
-            # top-p: keep the smallest head whose mass reaches top_p (always at least the top token)
-            drop = (probs.cumsum(-1) - probs) > state.top_p[live[sel], None]
-            probs = probs.masked_fill(drop, 0.0)
+            probs = (x[sel] / temps[sel, None]).softmax(-1)
+            top_p = state.top_p[live[sel]]
+            # The nucleus almost always lies in the few most likely tokens: sort only those, and
+            # the whole vocabulary only for a row whose head holds less than its top_p.
+            head, order = probs.topk(min(NUCLEUS_HEAD, probs.shape[-1]), -1)
+            short = set((head.sum(-1) < top_p).nonzero().flatten().tolist())
             rows = live.tolist()
             for k, j in enumerate(hot):
-                pick = torch.multinomial(probs[k], 1, generator=state.generators[rows[j]])
-                tokens[j] = order[k, pick[0]]
+                p, o = head[k], order[k]
+                if k in short:
+                    p, o = probs[k].sort(descending=True)
+                # top-p: keep the smallest head whose mass reaches top_p (always at least the top token)
+                p = p.masked_fill((p.cumsum(-1) - p) > top_p[k], 0.0)
+                pick = torch.multinomial(p, 1, generator=state.generators[rows[j]])
+                tokens[j] = o[pick[0]]
         return tokens
