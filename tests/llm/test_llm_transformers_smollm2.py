@@ -33,15 +33,19 @@ def test_judge_batch_is_valid_or_recorded(smollm2_engine, record_property):
         spec.request(key=str(i), question="What does the man ride?", answer="a bike", prediction=p)
         for i, p in enumerate(["a bicycle", "a horse", "a bike down a hill", "nothing"])
     ]
+    counts = ("requests", "first_try_valid", "valid_after_retries", "failed")
+    before = smollm2_engine.stats.get("judge_correctness")  # the engine is shared with other tests
+    before = {k: getattr(before, k) for k in counts} if before else dict.fromkeys(counts, 0)
     results = smollm2_engine.generate(reqs)
     assert [r.key for r in results] == ["0", "1", "2", "3"]
     for r in results:
         assert 1 <= r.attempts <= smollm2_engine.max_retries + 1 and r.tokens_in > 0
         assert (r.ok and 0 <= r.data["score"] <= 5) or (r.error and r.text is not None)
-    stats = smollm2_engine.stats["judge_correctness"]
-    record_property("judge_first_try_valid", stats.first_try_valid / stats.requests)
-    assert stats.first_try_valid + stats.valid_after_retries + stats.failed == len(reqs)
-    assert stats.first_try_valid >= 2  # grammar (or forced JSON prefix) + tiny schema: mostly valid on the first try
+    after = smollm2_engine.stats["judge_correctness"]
+    stats = {k: getattr(after, k) - before[k] for k in counts}
+    record_property("judge_first_try_valid", stats["first_try_valid"] / stats["requests"])
+    assert stats["first_try_valid"] + stats["valid_after_retries"] + stats["failed"] == len(reqs)
+    assert stats["first_try_valid"] >= 2  # grammar (or forced JSON prefix) + tiny schema: mostly valid on the first try
 
 
 def test_condense_batch(smollm2_engine, record_property):
