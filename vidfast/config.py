@@ -94,7 +94,9 @@ class ModelsConfig:
 
     clip: str = "openai/clip-vit-large-patch14"
     blip2: str = "Salesforce/blip2-opt-2.7b"
-    tagger: str = "clip-zero-shot"  # clip-zero-shot (models.clip over the tag vocabulary) or another CLIP ref
+    # clip-zero-shot (models.clip over the tag vocabulary), another CLIP ref, or a Tag2Text/RAM tagging model
+    # (tag2text-swin-14m, ram-swin-large-14m, embedded:ram-tiny, a converted directory or an original .pth)
+    tagger: str = "clip-zero-shot"
     detector: str = "google/owlv2-base-patch16-ensemble"  # region boxes (OWLv2 / OWL-ViT)
     llm: str = "Qwen/Qwen2.5-7B-Instruct"
     text_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
