@@ -27,8 +27,12 @@ NonNegInt = Annotated[int, Field(ge=0)]
 class DecodeConfig:
     """Video decoding."""
 
-    backend: Literal["auto", "pyav"] = "auto"
+    # auto: GPU decode (DALI, else PyNvVideoCodec) when a GPU and the package are present, else pyav.
+    # dali without a GPU uses DALI's CPU decoder (VP8/VP9/MJPEG only). Applies to sampled frames (key
+    # frames, scene/caption frames not kept by shot detection); shot detection itself decodes with PyAV.
+    backend: Literal["auto", "pyav", "dali", "nvdec"] = "auto"
     threads: NonNegInt = 0  # decoder threads per video; 0 lets FFmpeg choose
+    device_frames: bool = False  # keep GPU-decoded frames on the GPU for the model stages (no host copy)
 
 
 @dataclass

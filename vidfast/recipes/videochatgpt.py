@@ -113,7 +113,8 @@ def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
             encode_batch=v.vision_batch_size,
         )
     return [
-        KeyFramesStage(frames=v.key_frames, long_side=long_side, text_only=text_only),
+        KeyFramesStage(frames=v.key_frames, long_side=long_side, text_only=text_only,
+                       decode_backend=cfg.decode.backend),
         FrameCaptionStage(
             model=m.blip2,
             **devices,
