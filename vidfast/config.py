@@ -21,6 +21,9 @@ from vidfast.errors import ConfigError
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegInt = Annotated[int, Field(ge=0)]
+# CLIP / tagger runtime: torch (eager), its torch.compile twins (torch-cudagraphs: + CUDA graphs, CUDA only),
+# onnxruntime, or TensorRT engines built from the ONNX exports (vidfast.models.tensorrt)
+VisionBackend = Literal["auto", "torch", "torch-compile", "torch-cudagraphs", "onnxruntime", "tensorrt"]
 
 
 @dataclass
@@ -86,7 +89,7 @@ class GroundingConfig:
     duplicate_threshold: Annotated[float, Field(ge=-1, le=1)] = 0.95  # cosine of mean scene embeddings
     duplicate_neighbours: PositiveInt = 16  # neighbours each scene looks at (raise for heavy duplication)
     search_backend: Literal["auto", "faiss", "numpy"] = "auto"
-    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"
+    vision_backend: VisionBackend = "auto"
     emit_intermediates: bool = False  # also write the original tool's intermediate files
     hawkeye_records: bool = True  # HawkEye grounding instruction records
     seed: int = 0
@@ -153,7 +156,7 @@ class VideoChatGPTConfig:
     region_nms_iou: Annotated[float, Field(gt=0, le=1)] = 0.5
     region_rank: Literal["objectness", "tags"] = "objectness"  # class-agnostic (GRiT-like) or tag queries
     creative_semi: bool = False  # also the creative QA when the dense summary is used (the original had none)
-    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"  # CLIP (tagger)
+    vision_backend: VisionBackend = "auto"  # CLIP (tagger)
     vision_batch_size: PositiveInt = 16  # frames / crops per model call
 
 

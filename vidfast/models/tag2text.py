@@ -719,11 +719,19 @@ class ImageTagger:
     def _pick_backend(self, backend: str) -> str:
         from vidfast import backends
 
-        valid = ("auto", "torch", "onnxruntime", "tensorrt")
+        valid = ("auto", "torch", "torch-compile", "torch-cudagraphs", "onnxruntime", "tensorrt")
         if backend not in valid:
             raise BackendUnavailable(f"unknown tagger backend {backend!r}; choose one of: {', '.join(valid)}")
         if backend == "auto":
             return "torch"
+        if backend in ("torch-compile", "torch-cudagraphs"):
+            import torch
+
+            if backend == "torch-cudagraphs" and not str(self.device).startswith("cuda"):
+                raise BackendUnavailable("backend torch-cudagraphs needs models.device=cuda; use torch-compile on CPU")
+            mode = "reduce-overhead" if backend == "torch-cudagraphs" else "default"
+            self.model = torch.compile(self.model, mode=mode, dynamic=False)
+            return backend
         if backend != "torch" and self.model_dir is None:
             raise BackendUnavailable(
                 f"tagger backend {backend} needs a saved model directory (ONNX export); convert the "
@@ -766,7 +774,7 @@ class ImageTagger:
             if self._runner is None:
                 from vidfast.models.tensorrt import engine_for_onnx
 
-                self._runner = engine_for_onnx(self.export_onnx(), "tagger", self.device)
+                self._runner = engine_for_onnx(self.export_onnx(), "tagger", self.device, (1, self.batch_size))
             return self._runner.run(pixel_values=pixels).float().cpu().numpy()
         with torch.inference_mode():
             return self.model(pixels.to(self.device, self.dtype, non_blocking=True)).float().cpu().numpy()
