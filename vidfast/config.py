@@ -151,6 +151,8 @@ class VideoChatGPTConfig:
     tag_template: str = "a photo of {tag}"
     tag_threshold: float = 0.25  # CLIP cosine a tag needs (ViT-L/14 matches score ~0.25-0.35); -1: top-k only
     tag_top_k: PositiveInt = 10  # at most this many tags per key frame, best first
+    # Tag2Text/RAM tagger (models.tagger): one probability threshold for every class; None: the model's own
+    tag_model_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
     region_top_k: PositiveInt = 5  # region captions per key frame
     region_min_score: Annotated[float, Field(ge=0, le=1)] = 0.1  # detector score (sigmoid) a box needs
     region_nms_iou: Annotated[float, Field(gt=0, le=1)] = 0.5

@@ -99,7 +99,12 @@ def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
     tag_stage: Stage
     if is_tagging_model(m.tagger):  # Tag2Text / RAM: the model's own classes and thresholds
         tag_stage = ModelTagStage(
-            model=m.tagger, **devices, backend=v.vision_backend, top_k=v.tag_top_k, encode_batch=v.vision_batch_size
+            model=m.tagger,
+            **devices,
+            backend=v.vision_backend,
+            threshold=v.tag_model_threshold,
+            top_k=v.tag_top_k,
+            encode_batch=v.vision_batch_size,
         )
     else:
         tag_stage = ZeroShotTagStage(
