@@ -215,7 +215,14 @@ def _dali_output(out: Any, device: str) -> Any:
         return np.array(tensor)
     import torch
 
-    return torch.from_dlpack(tensor).clone()
+    try:
+        return torch.from_dlpack(tensor).clone()
+    except (TypeError, AttributeError, RuntimeError, BufferError):  # a DALI without __dlpack__ on GPU tensors
+        from nvidia.dali.plugin.pytorch import feed_ndarray
+
+        out = torch.empty(tuple(tensor.shape()), dtype=torch.uint8, device="cuda")
+        feed_ndarray(tensor, out, cuda_stream=torch.cuda.current_stream())
+        return out
 
 
 def decode_frames_dali(path: str | os.PathLike[str], frames: np.ndarray, device: str = "cpu", threads: int = 2) -> Any:
