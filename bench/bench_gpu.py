@@ -39,16 +39,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bench_vision import (  # noqa: E402
+from bench.bench_vision import (
     MEAN,
     STD,
     bench_blip2_full,
     blip2_opt27_config,
     build_random,
     clip_l14_config,
-    make_frames,
 )
-from bench.common import write_result  # noqa: E402
+from bench.common import write_result
 
 SECTIONS = ("clip", "blip2", "decode", "grounding", "tagger")  # priority order: the budget cuts from the end
 H100_CLIP_TARGET = 2500.0
@@ -138,8 +137,14 @@ def bench_clip(dry: bool, repeat: int) -> dict[str, Any]:
 
 
 def bench_blip2(dry: bool, repeat: int, tokens: int) -> dict[str, Any]:
-    res = bench_blip2_full("cpu" if dry else "cuda", 1 if dry else None, 2 if dry else tokens, 1 if dry else repeat)
-    rates = {int(k.removeprefix("captions_batch")): v["per_s"] for k, v in res.items() if k.startswith("captions_batch")}
+    res = bench_blip2_full(
+        "cpu" if dry else "cuda", 1 if dry else None, 2 if dry else tokens, 1 if dry else repeat
+    )
+    rates = {
+        int(k.removeprefix("captions_batch")): v["per_s"]
+        for k, v in res.items()
+        if k.startswith("captions_batch")
+    }
     res["batched_vs_batch1"] = round(rates[max(rates)] / rates[1], 2)
     res["target_10x_met"] = None if dry else res["batched_vs_batch1"] >= 10
     return res
@@ -190,7 +195,9 @@ def bench_decode(dry: bool, repeat: int, work: Path) -> dict[str, Any]:
     if dry:
         path = _synth(work / "decode_dry.webm", codec="vp9", duration=2.0, size=(160, 90), noise=2.0)
     else:
-        path = _synth(work / "decode_1080p.mp4", codec="h264", duration=8.0, size=(1920, 1080), noise=3.0, crf=23)
+        path = _synth(
+            work / "decode_1080p.mp4", codec="h264", duration=8.0, size=(1920, 1080), noise=3.0, crf=23
+        )
     info = probe(path, count_frames=True)
     n = info.frame_count
     res: dict[str, Any] = {"video": f"{info.width}x{info.height} {info.codec}", "frames": n}
@@ -210,7 +217,9 @@ def bench_decode(dry: bool, repeat: int, work: Path) -> dict[str, Any]:
     if dali_reason is None:
         out = decode_frames_dali(path, frames, dali_device)
         assert len(out) == n
-        res[f"dali_{dali_device}_fps"] = per_s(lambda: decode_frames_dali(path, frames, dali_device), n, repeat)
+        res[f"dali_{dali_device}_fps"] = per_s(
+            lambda: decode_frames_dali(path, frames, dali_device), n, repeat
+        )
         res[f"dali_{dali_device}_vs_pyav"] = round(res[f"dali_{dali_device}_fps"] / res["pyav_rgb_fps"], 2)
     else:
         res["dali"] = f"skipped: {dali_reason}"
@@ -286,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=20, help="new tokens per BLIP-2 caption")
-    parser.add_argument("--budget-s", type=float, default=240.0, help="skip sections once this much time is used")
+    parser.add_argument(
+        "--budget-s", type=float, default=240.0, help="skip sections once this much time is used"
+    )
     args = parser.parse_args(argv)
     dry = args.dry_run
     only = [s for s in args.only.split(",") if s]
@@ -318,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             out = runs[name]()
-        except Exception as exc:  # one section's failure is recorded; the others still run
+        except Exception as exc:  # noqa: BLE001 - one section's failure is recorded; the others still run
             failed += 1
             out = {"error": f"{type(exc).__name__}: {exc}"[:500], "traceback": traceback.format_exc()[-2000:]}
         out["section_s"] = round(time.perf_counter() - t0, 1)

@@ -44,14 +44,18 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }  # fmt: skip
 
 
-
 def _need_dali() -> None:
-    pytest.importorskip("nvidia.dali", reason="nvidia-dali-cuda130 not installed (pip install 'vidfast[dali]')")
+    pytest.importorskip(
+        "nvidia.dali", reason="nvidia-dali-cuda130 not installed (pip install 'vidfast[dali]')"
+    )
 
 
 def _pixels_close(got: np.ndarray, want: np.ndarray) -> None:
     diff = np.abs(got.astype(np.int16) - want.astype(np.int16))
-    assert diff.mean() <= MEAN_TOL and np.percentile(diff, 99) <= P99_TOL, (diff.mean(), np.percentile(diff, 99))
+    assert diff.mean() <= MEAN_TOL and np.percentile(diff, 99) <= P99_TOL, (
+        diff.mean(),
+        np.percentile(diff, 99),
+    )
 
 
 @pytest.mark.parametrize("clip", ["vp9_vfr", "mjpeg"])
@@ -75,14 +79,18 @@ def test_dali_cpu_scales_and_rotates_like_pyav(clips: dict[str, Path]) -> None:
     plan = plan_uniform([(0.0, 1.4)], 4)
     ref = sample_frames(clips["vp9_rot"], plan, short_side=64)
     got = sample_frames(clips["vp9_rot"], plan, short_side=64, backend="dali")
-    assert got.images.shape == ref.images.shape and got.images.shape[1] > got.images.shape[2]  # upright portrait
+    assert (
+        got.images.shape == ref.images.shape and got.images.shape[1] > got.images.shape[2]
+    )  # upright portrait
     np.testing.assert_array_equal(got.indices, ref.indices)
     _pixels_close(got.images, ref.images)
 
 
 def test_dali_cpu_refuses_h264_with_the_fix(clips: dict[str, Path]) -> None:
     _need_dali()
-    with pytest.raises(DecodeError, match=r"codec h264 cannot be decoded by DALI's CPU decoder.*decode.backend=pyav"):
+    with pytest.raises(
+        DecodeError, match=r"codec h264 cannot be decoded by DALI's CPU decoder.*decode.backend=pyav"
+    ):
         sample_frames(clips["h264"], plan_uniform([(0.0, 1.0)], 2), backend="dali")
     # the pipeline is still usable for the next video (one bad video does not stop a run)
     assert len(sample_frames(clips["mjpeg"], plan_uniform([(0.0, 1.0)], 2), backend="dali")) == 2
@@ -145,7 +153,9 @@ def test_codec_checks_name_the_fix() -> None:
         gpu_decode.check_codec("nvdec", "gpu", "prores", "a.mov")
 
 
-def test_nvdec_errors_become_per_video_decode_errors(monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]) -> None:
+def test_nvdec_errors_become_per_video_decode_errors(
+    monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]
+) -> None:
     """PyNvVideoCodec's own exceptions are wrapped into DecodeError naming the file and the fix."""
     module = types.ModuleType("PyNvVideoCodec")
 
@@ -157,8 +167,11 @@ def test_nvdec_errors_become_per_video_decode_errors(monkeypatch: pytest.MonkeyP
     module.OutputColorType = types.SimpleNamespace(RGB="RGB")
     monkeypatch.setitem(sys.modules, "PyNvVideoCodec", module)
     pytest.importorskip("torch")
-    with pytest.raises(DecodeError, match=r"clip.mp4: NVDEC \(PyNvVideoCodec\) could not decode it \(RuntimeError: "
-                                          r"CUVID_ERROR: no decoder for this stream\); use decode.backend=pyav"):
+    with pytest.raises(
+        DecodeError,
+        match=r"clip.mp4: NVDEC \(PyNvVideoCodec\) could not decode it \(RuntimeError: "
+        r"CUVID_ERROR: no decoder for this stream\); use decode.backend=pyav",
+    ):
         gpu_decode.decode_frames_nvdec(clips["h264"], np.array([0, 3]))
 
 
@@ -168,7 +181,9 @@ def test_gpu_decoders_match_pyav_on_h264(backend: str, clips: dict[str, Path], t
     """On a GPU: NVDEC through DALI or PyNvVideoCodec gives the reference frames of a VFR H.264 clip,
     on the GPU (device_frames) and within the pixel tolerance."""
     pytest.importorskip("nvidia.dali" if backend == "dali" else "PyNvVideoCodec")
-    path = _clip(tmp_path, "vfr.mp4", codec="h264", duration=3.0, size=(320, 180), vfr=True, index_code=True, seed=8)
+    path = _clip(
+        tmp_path, "vfr.mp4", codec="h264", duration=3.0, size=(320, 180), vfr=True, index_code=True, seed=8
+    )
     plan = plan_uniform([(0.0, 1.2), (1.0, 3.0)], 6)
     ref = sample_frames(path, plan, seek_threshold_s=None, skip_unwanted=False)
     got = sample_frames(path, plan, backend=backend, device_frames=True)

@@ -44,7 +44,9 @@ TINY = {
 
 def tiny_config(variant: str, **extra: object) -> object:
     k = 4585 if variant == "ram" else 3429
-    return ImageTaggerConfig(variant=variant, vocabulary=variant, num_classes=k, label_dim=24, **TINY, **extra)
+    return ImageTaggerConfig(
+        variant=variant, vocabulary=variant, num_classes=k, label_dim=24, **TINY, **extra
+    )
 
 
 def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -53,7 +55,9 @@ def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     with torch.no_grad():
         for name, p in model.named_parameters():
             scale = 0.3 if "relative_position_bias_table" in name else 1.0 / math.sqrt(p.shape[-1])
-            p.copy_(torch.randn(p.shape, generator=g) * scale + (1.0 if name.endswith("norm.weight") else 0.0))
+            p.copy_(
+                torch.randn(p.shape, generator=g) * scale + (1.0 if name.endswith("norm.weight") else 0.0)
+            )
     return model.eval()
 
 
@@ -76,11 +80,11 @@ def hf_swin(cfg: object, state: dict[str, torch.Tensor]) -> torch.nn.Module:
     for key, value in state.items():
         if not key.startswith("visual_encoder."):
             continue
-        k = key[len("visual_encoder."):]
+        k = key[len("visual_encoder.") :]
         k = k.replace("patch_embed.proj.", "embeddings.patch_embeddings.projection.").replace(
             "patch_embed.norm.", "embeddings.norm."
         )
-        k = "layernorm." + k[len("norm."):] if k.startswith("norm.") else k
+        k = "layernorm." + k[len("norm.") :] if k.startswith("norm.") else k
         k = "encoder." + k if k.startswith("layers.") else k
         k = k.replace(".norm1.", ".layernorm_before.").replace(".norm2.", ".layernorm_after.")
         if ".attn.qkv." in k:
@@ -90,7 +94,8 @@ def hf_swin(cfg: object, state: dict[str, torch.Tensor]) -> torch.nn.Module:
             continue
         if new_names:
             k = k.replace(".attn.proj.", ".attention.o_proj.").replace(
-                ".attn.relative_position_bias_table", ".attention.relative_position_bias.relative_position_bias_table"
+                ".attn.relative_position_bias_table",
+                ".attention.relative_position_bias.relative_position_bias_table",
             )
         else:
             k = k.replace(".attn.proj.", ".attention.output.dense.").replace(
@@ -171,7 +176,9 @@ def original_state(model: torch.nn.Module, old_head_name: bool) -> dict[str, tor
     state = dict(model.state_dict())
     cfg = model.config
     extra = {
-        "visual_encoder.layers.0.blocks.0.attn.relative_position_index": torch.zeros(16, 16, dtype=torch.long),
+        "visual_encoder.layers.0.blocks.0.attn.relative_position_index": torch.zeros(
+            16, 16, dtype=torch.long
+        ),
         "visual_encoder.layers.0.blocks.1.attn_mask": torch.zeros(16, 16, 16),
         "text_decoder.bert.encoder.layer.0.attention.self.query.weight": torch.zeros(8, 8),
         "tag_encoder.encoder.layer.0.crossattention.self.query.weight": torch.zeros(8, 8),
@@ -224,7 +231,12 @@ def test_bad_checkpoints_get_clear_errors(tmp_path: Path) -> None:
 
 def test_thresholds_follow_the_original_models() -> None:
     ram = tiny_config("ram")
-    file_values = [float(x) for x in (Path(__file__).parents[2] / "vidfast/data/tags/ram_tag_list_threshold.txt").read_text().split()]
+    file_values = [
+        float(x)
+        for x in (Path(__file__).parents[2] / "vidfast/data/tags/ram_tag_list_threshold.txt")
+        .read_text()
+        .split()
+    ]
     assert len(file_values) == 4585 and ram.class_thresholds == file_values
     t2t = tiny_config("tag2text")
     assert t2t.class_thresholds[2701] == t2t.class_thresholds[1167] == 0.7 and t2t.class_thresholds[0] == 0.68
@@ -249,7 +261,9 @@ def test_embedded_tagger_tags_frames_and_onnx_matches(t2t_tiny: ImageTagger, fra
     pytest.importorskip("onnxruntime")
     logits = t2t_tiny.logits(frames[:5])
     assert logits.shape == (5, 3429) and np.isfinite(logits).all()
-    ort = ImageTagger("embedded:tag2text-tiny", device="cpu", dtype="float32", backend="onnxruntime", batch_size=4)
+    ort = ImageTagger(
+        "embedded:tag2text-tiny", device="cpu", dtype="float32", backend="onnxruntime", batch_size=4
+    )
     assert ort.export_onnx().name == "tagger-float32-opset17.onnx"
     np.testing.assert_allclose(ort.logits(frames[:5]), logits, atol=1e-4)
     low = ImageTagger("embedded:tag2text-tiny", device="cpu", dtype="float32", threshold=0.0, top_k=2)
@@ -265,8 +279,12 @@ def test_ram_tiny_builds_with_the_ram_vocabulary(model_cache: Path, frames: np.n
     assert tags[0][0] in class_names("ram")
 
 
-@pytest.mark.parametrize(("name", "params_m"), [("tag2text-swin-14m", (105, 110)), ("ram-swin-large-14m", (205, 218))])
-def test_full_size_manifests_describe_the_released_architectures(name: str, params_m: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("name", "params_m"), [("tag2text-swin-14m", (105, 110)), ("ram-swin-large-14m", (205, 218))]
+)
+def test_full_size_manifests_describe_the_released_architectures(
+    name: str, params_m: tuple[int, int]
+) -> None:
     manifest = load_manifest(name)
     assert manifest.kind == "tagger" and manifest.source.file and is_tagging_model(name)
     assert tagger_vocabulary(name) == manifest.architecture["vocabulary"]
@@ -288,7 +306,9 @@ def test_tagger_selection_in_the_videochatgpt_recipe() -> None:
     from vidfast.stages.tags import ModelTagStage, ZeroShotTagStage
 
     def tag_stage(**overrides: str) -> object:
-        cfg = load_config("embedded", overrides=[f"{k}={v}" for k, v in overrides.items()], recipe="videochatgpt")
+        cfg = load_config(
+            "embedded", overrides=[f"{k}={v}" for k, v in overrides.items()], recipe="videochatgpt"
+        )
         return cfg, next(s for s in vision_stages(cfg, False) if s.name == "frame_tags")
 
     cfg, stage = tag_stage()

@@ -59,8 +59,8 @@ def test_bad_profiles_are_refused(vision_onnx: Path, tmp_path: Path) -> None:
 
 def test_engine_key_covers_everything_a_plan_is_tied_to(vision_onnx: Path, tmp_path: Path) -> None:
     profile = make_profile(vision_onnx, [1, 16])
-    base = dict(onnx_digest=file_digest(vision_onnx), trt_version="11.4.0.106", sm="sm_90", profile=profile,
-                settings={"workspace_gb": 4.0, "strongly_typed": True})  # fmt: skip
+    base = {"onnx_digest": file_digest(vision_onnx), "trt_version": "11.4.0.106", "sm": "sm_90", "profile": profile,
+            "settings": {"workspace_gb": 4.0, "strongly_typed": True}}  # fmt: skip
     key = engine_key(**base)
     assert key == engine_key(**base) and len(key) == 64
     other_profile = make_profile(vision_onnx, [1, 64])
@@ -92,7 +92,10 @@ def test_without_tensorrt_the_reason_is_given_and_torch_or_ort_is_used(vision_on
     with pytest.raises(BackendUnavailable, match="tensorrt"):
         ClipEncoder("embedded:clip-tiny", device="cpu", dtype="float32", backend="tensorrt")
     runtime = trt_mod.vision_runtime()
-    assert runtime["why"].startswith("tensorrt: unavailable (") and runtime["using"].split()[0] in ("onnxruntime", "torch")
+    assert runtime["why"].startswith("tensorrt: unavailable (") and runtime["using"].split()[0] in (
+        "onnxruntime",
+        "torch",
+    )
 
 
 class _Recorder:
@@ -183,7 +186,9 @@ def test_build_engine_follows_the_documented_call_sequence(
 def test_torch_compile_twin_matches_eager(clip_tiny: ClipEncoder, frames: np.ndarray) -> None:
     """The torch.compile twin (inductor on CPU here) gives the eager embeddings; the tail batch is
     padded to the static batch shape and cut back."""
-    compiled = ClipEncoder("embedded:clip-tiny", device="cpu", dtype="float32", batch_size=4, backend="torch-compile")
+    compiled = ClipEncoder(
+        "embedded:clip-tiny", device="cpu", dtype="float32", batch_size=4, backend="torch-compile"
+    )
     got = compiled.encode_images(frames[:6])  # batches of 4 and 2 (padded to 4)
     np.testing.assert_allclose(got, clip_tiny.encode_images(frames[:6]), atol=1e-5)
     with pytest.raises(BackendUnavailable, match="torch-cudagraphs needs models.device=cuda"):
@@ -205,7 +210,9 @@ def test_blip2_visual_export_matches_torch(blip2_tiny: object, frames: np.ndarra
             encoder_attention_mask=torch.ones(image.shape[:-1], dtype=torch.long),
         ).last_hidden_state
         want = model.language_projection(q).numpy()
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"pixel_values": pixels.numpy()})[0]
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"pixel_values": pixels.numpy()}
+    )[0]
     assert got.shape == (3, model.config.num_query_tokens, model.config.text_config.hidden_size)
     np.testing.assert_allclose(got, want, atol=1e-4)
     assert make_profile(path, [1, 16]).inputs[0].max == (16, 3, blip2_tiny.spec.size, blip2_tiny.spec.size)

@@ -39,7 +39,9 @@ from vidfast.io.decode import DecodeStats, output_size
 DECODE_BACKENDS = ("auto", "pyav", "dali", "nvdec")
 # DALI 2.4's CPU video decoder (libavcodec inside DALI) has no H.264/HEVC/MPEG-4 software decoders.
 DALI_CPU_CODECS = frozenset({"vp8", "vp9", "mjpeg"})
-NVDEC_CODECS = frozenset({"h264", "hevc", "av1", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4", "mjpeg", "vc1"})
+NVDEC_CODECS = frozenset(
+    {"h264", "hevc", "av1", "vp8", "vp9", "mpeg1video", "mpeg2video", "mpeg4", "mjpeg", "vc1"}
+)
 
 
 def _dali_reason() -> str | None:
@@ -102,11 +104,12 @@ def check_codec(backend: str, device: str, codec: str, path: str) -> None:
         raise DecodeError(
             "decode_failed",
             f"{path}: codec {codec} cannot be decoded by DALI's CPU decoder (it handles "
-            f"{', '.join(sorted(DALI_CPU_CODECS))}); use decode.backend=pyav, or run on a GPU for NVDEC"
+            f"{', '.join(sorted(DALI_CPU_CODECS))}); use decode.backend=pyav, or run on a GPU for NVDEC",
         )
     if device == "gpu" and codec not in NVDEC_CODECS:
         raise DecodeError(
-            "decode_failed", f"{path}: codec {codec} has no NVDEC decoder; use decode.backend=pyav for this video"
+            "decode_failed",
+            f"{path}: codec {codec} has no NVDEC decoder; use decode.backend=pyav for this video",
         )
 
 
@@ -143,7 +146,10 @@ def frame_plan(
         stream = container.streams.video[0]
         scan = scan_packets(container, stream)
         if scan is None or not len(scan.pts):
-            raise DecodeError("decode_failed", f"{path}: packets carry no timestamps; use decode.backend=pyav for this video")
+            raise DecodeError(
+                "decode_failed",
+                f"{path}: packets carry no timestamps; use decode.backend=pyav for this video",
+            )
         timeline = _Timeline.build(scan, stream)
     frame_of_target = timeline.frame_for(np.asarray(plan.times, np.float64) + TIME_EPS_S).astype(np.int64)
     frames = np.unique(frame_of_target)
@@ -152,7 +158,9 @@ def frame_plan(
     if not autorotate and info.rotation % 180 == 90:
         w, h = h, w
     hw = output_size(w, h, size, short_side, max_width)
-    if hw is None and (w, h) != ((info.height, info.width) if rotation % 180 == 90 else (info.width, info.height)):
+    if hw is None and (w, h) != (
+        (info.height, info.width) if rotation % 180 == 90 else (info.width, info.height)
+    ):
         hw = (h, w)  # non-square pixels: scale to the display size
     return FramePlan(frame_of_target, frames, timeline.times[frames], hw, rotation, info.codec, len(scan.pts))
 
@@ -225,7 +233,9 @@ def _dali_output(out: Any, device: str) -> Any:
         return out
 
 
-def decode_frames_dali(path: str | os.PathLike[str], frames: np.ndarray, device: str = "cpu", threads: int = 2) -> Any:
+def decode_frames_dali(
+    path: str | os.PathLike[str], frames: np.ndarray, device: str = "cpu", threads: int = 2
+) -> Any:
     """Frames ``frames`` (sorted output-order indices) of ``path`` as ``[F, H, W, 3]`` uint8 RGB."""
     pipe = _dali_pipeline(device, threads)
     try:
@@ -239,9 +249,14 @@ def decode_frames_dali(path: str | os.PathLike[str], frames: np.ndarray, device:
     except Exception as exc:  # DALI raises RuntimeError with a multi-line pipeline trace
         _local.pipes.pop(device, None)  # a failed pipeline is not reused
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        detail = next((ln for ln in lines if "Assert" in ln or "rror" in ln.split(":")[0]), lines[-1] if lines else "")
-        raise DecodeError("decode_failed", f"{path}: DALI could not decode the requested frames ({detail[:240]}); "
-                          "use decode.backend=pyav for this video") from exc
+        detail = next(
+            (ln for ln in lines if "Assert" in ln or "rror" in ln.split(":")[0]), lines[-1] if lines else ""
+        )
+        raise DecodeError(
+            "decode_failed",
+            f"{path}: DALI could not decode the requested frames ({detail[:240]}); "
+            "use decode.backend=pyav for this video",
+        ) from exc
     return _dali_output(out, device)
 
 
@@ -262,7 +277,7 @@ def decode_frames_nvdec(path: str | os.PathLike[str], frames: np.ndarray, gpu_id
             raise DecodeError(
                 "decode_failed",
                 f"{path}: NVDEC sees {len(decoder)} frames but frame {int(frames[-1])} was asked for "
-                "(the container index and the packet scan disagree); use decode.backend=pyav for this video"
+                "(the container index and the packet scan disagree); use decode.backend=pyav for this video",
             )
         decoded = decoder.get_batch_frames_by_index([int(i) for i in frames])
         return torch.stack([torch.from_dlpack(f) for f in decoded]).clone()
@@ -272,7 +287,7 @@ def decode_frames_nvdec(path: str | os.PathLike[str], frames: np.ndarray, gpu_id
         raise DecodeError(
             "decode_failed",
             f"{path}: NVDEC (PyNvVideoCodec) could not decode it ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); use decode.backend=pyav for this video"
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); use decode.backend=pyav for this video",
         ) from exc
 
 
@@ -307,7 +322,9 @@ def sample_frames_gpu(
     else:
         raise ConfigError(f"sample_frames_gpu: backend must be dali or nvdec, got {backend!r}")
     if len(images) != len(fp.frames):
-        raise DecodeError("decode_failed", f"{path}: the decoder returned {len(images)} of {len(fp.frames)} frames")
+        raise DecodeError(
+            "decode_failed", f"{path}: the decoder returned {len(images)} of {len(fp.frames)} frames"
+        )
     images = _to_output(images, fp)
     pos = np.searchsorted(fp.frames, fp.frame_of_target)
     stats.frames_decoded = stats.frames_converted = len(fp.frames)

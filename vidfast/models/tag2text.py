@@ -114,7 +114,9 @@ def _config_class() -> type:
             self.head_layer_norm_eps, self.label_dim = float(head_layer_norm_eps), int(label_dim)
             self.num_classes, self.vocabulary, self.threshold = int(num_classes), vocabulary, float(threshold)
             self.class_thresholds = (
-                list(class_thresholds) if class_thresholds else default_thresholds(variant, num_classes, threshold)
+                list(class_thresholds)
+                if class_thresholds
+                else default_thresholds(variant, num_classes, threshold)
             )
             self.delete_tag_index = list(delete_tag_index or [])
 
@@ -286,7 +288,9 @@ def _build_classes() -> None:
             self.layers = nn.ModuleList(
                 [
                     _Stage(cfg.embed_dim * 2**i, grid, window, depth, heads, i < len(cfg.depths) - 1)
-                    for i, ((grid, window), depth, heads) in enumerate(zip(windows, cfg.depths, cfg.num_heads))
+                    for i, ((grid, window), depth, heads) in enumerate(
+                        zip(windows, cfg.depths, cfg.num_heads)
+                    )
                 ]
             )
             self.norm = nn.LayerNorm(cfg.vision_width)
@@ -328,7 +332,11 @@ def _build_classes() -> None:
             def split(x: torch.Tensor) -> torch.Tensor:
                 return x.view(b, -1, self.heads, d).transpose(1, 2)
 
-            q, key, value = split(self.self.query(queries)), split(self.self.key(memory)), split(self.self.value(memory))
+            q, key, value = (
+                split(self.self.query(queries)),
+                split(self.self.key(memory)),
+                split(self.self.value(memory)),
+            )
             ctx = F.scaled_dot_product_attention(q, key, value).transpose(1, 2).reshape(b, k, h)
             return self.output.LayerNorm(self.output.dense(ctx) + queries)
 
@@ -379,7 +387,6 @@ def _build_classes() -> None:
         config_class = config_cls
         base_model_prefix = "tagger"
         main_input_name = "pixel_values"
-        _no_split_modules: list[str] = []
 
         def __init__(self, config: Any) -> None:
             super().__init__(config)
@@ -443,12 +450,12 @@ def _build_classes() -> None:
         pass
 
 
-def ImageTaggerConfig(**kwargs: Any) -> Any:  # noqa: N802 - reads like the class it builds
+def ImageTaggerConfig(**kwargs: Any) -> Any:
     """An ``ImageTaggerConfig`` (for manifests: ``config_class: vidfast.models.tag2text.ImageTaggerConfig``)."""
     return tagger_classes()[0](**kwargs)
 
 
-def ImageTaggingModel(config: Any) -> Any:  # noqa: N802
+def ImageTaggingModel(config: Any) -> Any:
     """A randomly initialised ``ImageTaggingModel`` for ``config``."""
     return tagger_classes()[1](config)
 
@@ -468,16 +475,20 @@ def convert_original_state_dict(state: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in state.items():
         if key.startswith("vision_multi."):
-            key = "tagging_head." + key[len("vision_multi."):]
+            key = "tagging_head." + key[len("vision_multi.") :]
         if not key.startswith(_USED_PREFIXES) or key.endswith(("relative_position_index", "attn_mask")):
             continue
-        if key.startswith("tagging_head.") and not re.search(r"\.layer\.\d+\.(crossattention|intermediate|output)\.", key):
+        if key.startswith("tagging_head.") and not re.search(
+            r"\.layer\.\d+\.(crossattention|intermediate|output)\.", key
+        ):
             continue
         out[key] = value
     return out
 
 
-def config_from_state_dict(state: dict[str, Any], image_size: int = 384, head_heads: int = 4) -> dict[str, Any]:
+def config_from_state_dict(
+    state: dict[str, Any], image_size: int = 384, head_heads: int = 4
+) -> dict[str, Any]:
     """``ImageTaggerConfig`` keyword arguments read off an original state dict's tensor shapes.
 
     ``image_size`` and the head's attention-head count are not in the weights (384 and 4 for every
@@ -492,13 +503,22 @@ def config_from_state_dict(state: dict[str, Any], image_size: int = 384, head_he
     depths, heads = [], []
     stage = 0
     while any(k.startswith(f"visual_encoder.layers.{stage}.") for k in state):
-        blocks = {int(m[1]) for k in state if (m := re.match(rf"visual_encoder\.layers\.{stage}\.blocks\.(\d+)\.", k))}
+        blocks = {
+            int(m[1])
+            for k in state
+            if (m := re.match(rf"visual_encoder\.layers\.{stage}\.blocks\.(\d+)\.", k))
+        }
         depths.append(len(blocks))
         table = state[f"visual_encoder.layers.{stage}.blocks.0.attn.relative_position_bias_table"]
         heads.append(int(table.shape[1]))
         stage += 1
-    window = int(round((math.isqrt(int(state["visual_encoder.layers.0.blocks.0.attn.relative_position_bias_table"].shape[0])) + 1) / 2))
-    head_key = "tagging_head.encoder.layer" if any(k.startswith("tagging_head.") for k in state) else "vision_multi.encoder.layer"
+    table = state["visual_encoder.layers.0.blocks.0.attn.relative_position_bias_table"]
+    window = (math.isqrt(int(table.shape[0])) + 1) // 2  # the table has (2w - 1)^2 rows
+    head_key = (
+        "tagging_head.encoder.layer"
+        if any(k.startswith("tagging_head.") for k in state)
+        else "vision_multi.encoder.layer"
+    )
     layers = {int(m[1]) for k in state if (m := re.match(rf"{re.escape(head_key)}\.(\d+)\.", k))}
     inter = state[f"{head_key}.0.intermediate.dense.weight"]
     label = state["label_embed"] if variant == "ram" else state["label_embed.weight"]
@@ -728,7 +748,9 @@ class ImageTagger:
             import torch
 
             if backend == "torch-cudagraphs" and not str(self.device).startswith("cuda"):
-                raise BackendUnavailable("backend torch-cudagraphs needs models.device=cuda; use torch-compile on CPU")
+                raise BackendUnavailable(
+                    "backend torch-cudagraphs needs models.device=cuda; use torch-compile on CPU"
+                )
             mode = "reduce-overhead" if backend == "torch-cudagraphs" else "default"
             self.model = torch.compile(self.model, mode=mode, dynamic=False)
             return backend
@@ -758,7 +780,13 @@ class ImageTagger:
             return path
         example = (torch.zeros(2, 3, self.spec.size, self.spec.size, dtype=self.dtype, device=self.device),)
         return onnx_export.export_onnx(
-            self.model, example, path, ["pixel_values"], {"pixel_values": {0: "batch"}}, 17, output_name="logits"
+            self.model,
+            example,
+            path,
+            ["pixel_values"],
+            {"pixel_values": {0: "batch"}},
+            17,
+            output_name="logits",
         )
 
     def _run(self, pixels: Any) -> np.ndarray:
@@ -774,7 +802,9 @@ class ImageTagger:
             if self._runner is None:
                 from vidfast.models.tensorrt import engine_for_onnx
 
-                self._runner = engine_for_onnx(self.export_onnx(), "tagger", self.device, (1, self.batch_size))
+                self._runner = engine_for_onnx(
+                    self.export_onnx(), "tagger", self.device, (1, self.batch_size)
+                )
             return self._runner.run(pixel_values=pixels).float().cpu().numpy()
         with torch.inference_mode():
             return self.model(pixels.to(self.device, self.dtype, non_blocking=True)).float().cpu().numpy()

@@ -128,14 +128,20 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     """sha256 of an ONNX file and of any external-data files beside it (``<name>.data``/``*.onnx.data``)."""
     path = Path(path)
     digest = hashlib.sha256()
-    for part in [path, *sorted(path.parent.glob(path.name + ".data")), *sorted(path.parent.glob(path.stem + ".data"))]:
+    for part in [
+        path,
+        *sorted(path.parent.glob(path.name + ".data")),
+        *sorted(path.parent.glob(path.stem + ".data")),
+    ]:
         with open(part, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
 
 
-def engine_key(onnx_digest: str, trt_version: str, sm: str, profile: EngineProfile, settings: dict[str, Any]) -> str:
+def engine_key(
+    onnx_digest: str, trt_version: str, sm: str, profile: EngineProfile, settings: dict[str, Any]
+) -> str:
     """The cache key of an engine: everything a TensorRT plan is tied to."""
     doc = json.dumps(
         {
@@ -243,7 +249,9 @@ class TrtEngine:
         self.runtime = trt.Runtime(self.logger)
         self.engine = self.runtime.deserialize_cuda_engine(plan)
         if self.engine is None:
-            raise ConfigError("TensorRT could not deserialize the cached engine (rebuild: delete the .plan file)")
+            raise ConfigError(
+                "TensorRT could not deserialize the cached engine (rebuild: delete the .plan file)"
+            )
         self.context = self.engine.create_execution_context()
         self.device = device
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
