@@ -229,3 +229,22 @@ def test_tensorrt_engine_matches_torch(model_cache: Path, frames: np.ndarray) ->
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cos.min() > 0.999
     assert list((model_cache / "tensorrt").rglob("vision-*.plan"))
+
+
+@pytest.mark.needs_cuda
+def test_cudagraphs_twins_match_eager_on_cuda(model_cache: Path, frames: np.ndarray) -> None:
+    """On a GPU: the torch.compile + CUDA-graphs twins of CLIP and the RAM tagger agree with eager fp16."""
+    from vidfast.models.tag2text import ImageTagger
+
+    eager = ClipEncoder("embedded:clip-tiny", device="cuda", dtype="float16", batch_size=4, backend="torch")
+    twin = ClipEncoder(
+        "embedded:clip-tiny", device="cuda", dtype="float16", batch_size=4, backend="torch-cudagraphs"
+    )
+    a, b = eager.encode_images(frames[:6]), twin.encode_images(frames[:6])
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.999
+    tag_eager = ImageTagger("embedded:ram-tiny", device="cuda", dtype="float16", batch_size=4)
+    tag_twin = ImageTagger(
+        "embedded:ram-tiny", device="cuda", dtype="float16", batch_size=4, backend="torch-cudagraphs"
+    )
+    np.testing.assert_allclose(tag_twin.logits(frames[:4]), tag_eager.logits(frames[:4]), atol=2e-2)

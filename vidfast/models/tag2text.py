@@ -807,7 +807,11 @@ class ImageTagger:
                 )
             return self._runner.run(pixel_values=pixels).float().cpu().numpy()
         with torch.inference_mode():
-            return self.model(pixels.to(self.device, self.dtype, non_blocking=True)).float().cpu().numpy()
+            x = pixels.to(self.device, self.dtype, non_blocking=True)
+            n = len(x)
+            if self.backend.startswith("torch-") and n < self.batch_size:  # compiled: one static batch shape
+                x = torch.cat([x, x[-1:].expand(self.batch_size - n, *x.shape[1:])])
+            return self.model(x)[:n].float().cpu().numpy()
 
     def logits(self, frames: Any) -> np.ndarray:
         """uint8 RGB frames -> float32 logits ``[N, K]``."""
