@@ -2,7 +2,9 @@
 
 Backends (``vidfast.backends`` family ``vision``): ``torch`` (transformers, the reference; fp16 or
 bf16 on GPU) and ``onnxruntime`` (each tower exported once to ONNX with a dynamic batch — and a
-dynamic sequence for text — and cached). ``tensorrt`` is reported unavailable with its reason.
+dynamic sequence for text — and cached); ``tensorrt`` (engines built from those ONNX exports,
+``vidfast.models.tensorrt``; unavailable, with its reason, where TensorRT is not installed); and the
+torch twins ``torch-compile`` / ``torch-cudagraphs`` (``torch.compile``, CUDA graphs on CUDA).
 Embeddings are returned unnormalised, as the original pipeline used them (seed-spec §2.3, §2.6).
 """
 
