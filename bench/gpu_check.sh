@@ -5,7 +5,8 @@
 #   1. environment: GPU, driver, python/torch versions;
 #   2. wheels carried in wheels/ (bench/gpu_wheels.sh fetches them on a connected CPU machine) installed
 #      with --no-deps --no-index;
-#   3. the native extension built with nvcc (VIDFAST_TARGET_DEVICE=cuda), editable, no build isolation;
+#   3. the native extension built with nvcc for this GPU's architecture (pip install -e . through CMake, or
+#      tools/build_native_direct.py when the machine has no CMake);
 #   4. VIDFAST_FAIL_WITHOUT_CUDA=1 pytest -m needs_cuda (a skipped CUDA test would hide a missing GPU);
 #   5. bench/bench_gpu.py: CLIP ViT-L/14 fp16 images/s (eager vs torch.compile+CUDA graphs vs TensorRT),
 #      BLIP-2 batched vs batch-1, the RAM tagger, NVDEC decode fps vs PyAV, grounding video-hours/GPU-hour;
@@ -100,7 +101,15 @@ build_native() {
     "$PY" -c "import vidfast._native as n; assert n.HAS_NATIVE, n.NATIVE_IMPORT_ERROR; print(n.build_info())"
     return
   fi
-  VIDFAST_TARGET_DEVICE=cuda "$PY" -m pip install --no-deps --no-build-isolation -e . &&
+  # only this GPU's architecture (a quarter of the compile time of the default four)
+  local arch
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d '. ')
+  export VIDFAST_CUDA_ARCHS=${VIDFAST_CUDA_ARCHS:-${arch:-90}}
+  if command -v cmake > /dev/null; then
+    VIDFAST_TARGET_DEVICE=cuda "$PY" -m pip install --no-deps --no-build-isolation -e .
+  else  # no CMake on the machine (its wheel does not fit the carry): the same sources, compiled directly
+    "$PY" tools/build_native_direct.py --device cuda --archs "$VIDFAST_CUDA_ARCHS"
+  fi &&
     "$PY" -c "import vidfast._native as n; assert n.HAS_CUDA_KERNELS, 'built without CUDA kernels'; print(n.build_info())"
 }
 
@@ -127,6 +136,8 @@ print(path, "steps:", [(s["step"], s["rc"]) for s in steps])
 EOF
 }
 
+# run from the checkout whether or not the editable install succeeds (the direct build writes vidfast/_C*.so)
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export DRY PY
 export -f env_report install_wheels build_native cuda_tests
 
