@@ -118,7 +118,7 @@ cuda_tests() {
     "$PY" -m pytest -m needs_cuda --collect-only -q tests
     return
   fi
-  VIDFAST_FAIL_WITHOUT_CUDA=1 "$PY" -m pytest -m needs_cuda -q -x -p no:cacheprovider tests
+  VIDFAST_FAIL_WITHOUT_CUDA=1 "$PY" -m pytest -m needs_cuda -q -rs -p no:cacheprovider tests
 }
 
 summary() {
