@@ -192,3 +192,39 @@ def test_gpu_decoders_match_pyav_on_h264(backend: str, clips: dict[str, Path], t
     host = got.images.cpu().numpy()
     assert [read_code(im) for im in host] == [int(i) for i in got.indices]
     _pixels_close(host, ref.images)
+
+
+def test_grounding_recipe_with_dali_matches_pyav(clips: dict[str, Path], tmp_path: Path) -> None:
+    """The grounding recipe end to end with decode.backend=dali (DALI's CPU decoder, frames fetched by
+    the sampler since nothing is kept): same scenes, merges, captions and records as with PyAV; the
+    similarities move by the decoders' pixel differences only. A missing video fails alone."""
+    _need_dali()
+    pytest.importorskip("transformers")
+    import json
+
+    import vidfast
+
+    def run(backend: str) -> tuple[dict, Path]:
+        out = tmp_path / backend
+        overrides = [f"decode.backend={backend}", "grounding.keep_frames=false", "grounding.emit_intermediates=true",
+                     "grounding.selection='-1'", "grounding.no_context=keep", "runtime.workers=1"]  # fmt: skip
+        result = vidfast.run([str(clips["vp9_vfr"]), str(tmp_path / "gone.webm")], out, recipe="grounding",
+                             preset="embedded", progress=False, overrides=overrides)  # fmt: skip
+        return result.report, out
+
+    (ref, ref_dir), (got, got_dir) = run("pyav"), run("dali")
+    assert got["videos"] == ref["videos"] == {"total": 2, "done": 1, "failed": 1, "skipped": 0}
+    assert got["stages"]["scene_frames"]["counters"]["frames_fetched"] > 0
+    for name in ("scenes.jsonl", "scenes-merged.jsonl", "captions.jsonl"):
+        assert (got_dir / "intermediates" / name).read_text() == (
+            ref_dir / "intermediates" / name
+        ).read_text(), name
+    records = [(got_dir / "grounding.jsonl").read_text(), (ref_dir / "grounding.jsonl").read_text()]
+    assert records[0] == records[1] and records[0]
+
+    def sims(d: Path) -> list:
+        return [
+            json.loads(ln)["similarity_matrix"] for ln in (d / "intermediates/scenes_similarity.jsonl").open()
+        ]
+
+    assert np.allclose(np.array(sims(got_dir)), np.array(sims(ref_dir)), atol=0.02)
