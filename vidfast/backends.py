@@ -111,8 +111,12 @@ _cuda: Callable[[], str | None] = lambda: cuda_reason()  # noqa: E731
 
 # Priority order within a family: fastest first; the reference backend is always last.
 BACKENDS: list[Backend] = [
-    Backend("decode", "dali", all_of(needs("nvidia.dali", "pip install nvidia-dali-cuda130"), _cuda), "NVDEC"),
-    Backend("decode", "pynvvideocodec", all_of(needs("PyNvVideoCodec", "pip install pynvvideocodec"), _cuda), "NVDEC"),
+    Backend("decode", "dali", all_of(needs("nvidia.dali", "pip install 'vidfast[dali]'"), _cuda),
+            "NVDEC through DALI (decode.backend=dali); frames stay on the GPU"),
+    Backend("decode", "dali-cpu", needs("nvidia.dali", "pip install 'vidfast[dali]'"),
+            "DALI's CPU decoder: VP8/VP9/MJPEG only (decode.backend=dali without a GPU)"),
+    Backend("decode", "nvdec", all_of(needs("PyNvVideoCodec", "pip install pynvvideocodec"), _cuda),
+            "NVDEC through PyNvVideoCodec (decode.backend=nvdec)"),
     Backend("decode", "pyav", needs("av", "pip install av"), "FFmpeg, threaded; reference"),
     Backend("ops", "cuda", _native(cuda=True), "CUDA kernels in vidfast._C"),
     Backend("ops", "native", _native(cuda=False), "C++/OpenMP kernels in vidfast._C"),

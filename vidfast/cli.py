@@ -1,4 +1,5 @@
-"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``scenes``, ``synth`` and ``info``."""
+"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``scenes``, ``synth``, ``info`` and
+``convert-tagger``."""
 
 from __future__ import annotations
 
@@ -183,6 +184,23 @@ def demo(output: str, videos: int, no_progress: bool, verbose: bool) -> None:
 
     for line in run_demo(output, n_videos=videos, progress=not no_progress and sys.stderr.isatty(), verbose=verbose):
         click.echo(line)
+
+
+@main.command("convert-tagger")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--image-size", default=384, show_default=True, help="Input size the checkpoint was trained at.")
+@click.option("--trust-pickle", is_flag=True,
+              help="Fully unpickle the file (only for files from a trusted source; the default reads tensors only).")
+@_friendly
+def convert_tagger(checkpoint: str, out_dir: str, image_size: int, trust_pickle: bool) -> None:
+    """Convert an original Tag2Text/RAM checkpoint (.pth) into a model directory for models.tagger."""
+    from vidfast.models.tag2text import load_original_checkpoint, save_tagger
+
+    model = load_original_checkpoint(checkpoint, image_size=image_size, trust_pickle=trust_pickle)
+    save_tagger(model, out_dir)
+    cfg = model.config
+    click.echo(f"{cfg.variant}: {cfg.num_classes} classes, Swin {cfg.embed_dim}x{cfg.depths} -> {out_dir}")
 
 
 if __name__ == "__main__":

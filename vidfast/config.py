@@ -21,14 +21,21 @@ from vidfast.errors import ConfigError
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegInt = Annotated[int, Field(ge=0)]
+# CLIP / tagger runtime: torch (eager), its torch.compile twins (torch-cudagraphs: + CUDA graphs, CUDA only),
+# onnxruntime, or TensorRT engines built from the ONNX exports (vidfast.models.tensorrt)
+VisionBackend = Literal["auto", "torch", "torch-compile", "torch-cudagraphs", "onnxruntime", "tensorrt"]
 
 
 @dataclass
 class DecodeConfig:
     """Video decoding."""
 
-    backend: Literal["auto", "pyav"] = "auto"
+    # auto: GPU decode (DALI, else PyNvVideoCodec) when a GPU and the package are present, else pyav.
+    # dali without a GPU uses DALI's CPU decoder (VP8/VP9/MJPEG only). Applies to sampled frames (key
+    # frames, scene/caption frames not kept by shot detection); shot detection itself decodes with PyAV.
+    backend: Literal["auto", "pyav", "dali", "nvdec"] = "auto"
     threads: NonNegInt = 0  # decoder threads per video; 0 lets FFmpeg choose
+    device_frames: bool = False  # keep GPU-decoded frames on the GPU for the model stages (no host copy)
 
 
 @dataclass
@@ -82,7 +89,7 @@ class GroundingConfig:
     duplicate_threshold: Annotated[float, Field(ge=-1, le=1)] = 0.95  # cosine of mean scene embeddings
     duplicate_neighbours: PositiveInt = 16  # neighbours each scene looks at (raise for heavy duplication)
     search_backend: Literal["auto", "faiss", "numpy"] = "auto"
-    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"
+    vision_backend: VisionBackend = "auto"
     emit_intermediates: bool = False  # also write the original tool's intermediate files
     hawkeye_records: bool = True  # HawkEye grounding instruction records
     seed: int = 0
@@ -94,7 +101,9 @@ class ModelsConfig:
 
     clip: str = "openai/clip-vit-large-patch14"
     blip2: str = "Salesforce/blip2-opt-2.7b"
-    tagger: str = "clip-zero-shot"  # clip-zero-shot (models.clip over the tag vocabulary) or another CLIP ref
+    # clip-zero-shot (models.clip over the tag vocabulary), another CLIP ref, or a Tag2Text/RAM tagging model
+    # (tag2text-swin-14m, ram-swin-large-14m, embedded:ram-tiny, a converted directory or an original .pth)
+    tagger: str = "clip-zero-shot"
     detector: str = "google/owlv2-base-patch16-ensemble"  # region boxes (OWLv2 / OWL-ViT)
     llm: str = "Qwen/Qwen2.5-7B-Instruct"
     text_encoder: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -142,12 +151,14 @@ class VideoChatGPTConfig:
     tag_template: str = "a photo of {tag}"
     tag_threshold: float = 0.25  # CLIP cosine a tag needs (ViT-L/14 matches score ~0.25-0.35); -1: top-k only
     tag_top_k: PositiveInt = 10  # at most this many tags per key frame, best first
+    # Tag2Text/RAM tagger (models.tagger): one probability threshold for every class; None: the model's own
+    tag_model_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
     region_top_k: PositiveInt = 5  # region captions per key frame
     region_min_score: Annotated[float, Field(ge=0, le=1)] = 0.1  # detector score (sigmoid) a box needs
     region_nms_iou: Annotated[float, Field(gt=0, le=1)] = 0.5
     region_rank: Literal["objectness", "tags"] = "objectness"  # class-agnostic (GRiT-like) or tag queries
     creative_semi: bool = False  # also the creative QA when the dense summary is used (the original had none)
-    vision_backend: Literal["auto", "torch", "onnxruntime"] = "auto"  # CLIP (tagger)
+    vision_backend: VisionBackend = "auto"  # CLIP (tagger)
     vision_batch_size: PositiveInt = 16  # frames / crops per model call
 
 

@@ -21,7 +21,27 @@ def collect() -> dict[str, Any]:
             {"family": b.family, "name": b.name, "available": (r := b.reason()) is None, "reason": r, "note": b.describe()}
             for b in BACKENDS
         ],
+        "using": _using(),
     }
+
+
+def _using() -> dict[str, dict[str, str]]:
+    """What ``auto`` runs here for decode and the vision models, and why."""
+    from vidfast.io.gpu_decode import backend_reasons, resolve_backend
+
+    name, device = resolve_backend("auto")
+    reasons = backend_reasons()
+    if name == "pyav":
+        why = f"GPU decode unavailable: dali ({reasons['dali-gpu']}); nvdec ({reasons['nvdec']})"
+    else:
+        why = f"{name} decodes on the GPU (NVDEC)"
+    try:
+        from vidfast.models.tensorrt import vision_runtime
+
+        vision = vision_runtime()
+    except ImportError as exc:  # no torch: the vision models cannot run at all
+        vision = {"using": "none", "why": f"vision models need torch ({exc})"}
+    return {"decode": {"using": f"{name} ({device})", "why": why}, "vision": vision}
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -33,4 +53,7 @@ def render(doc: dict[str, Any]) -> str:
     for b in doc["backends"]:
         status = "available" if b["available"] else "unavailable"
         lines.append(f"{b['family']:<11} {b['name']:<15} {status:<12} {b['note'] if b['available'] else b['reason']}")
+    lines += ["", "auto uses:"]
+    for family, row in doc.get("using", {}).items():
+        lines.append(f"  {family:<9} {row['using']}  <- {row['why']}")
     return "\n".join(lines)

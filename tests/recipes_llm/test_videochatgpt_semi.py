@@ -158,6 +158,28 @@ def test_semi_prompts_and_outputs(canned: list[str], synth_h264, tmp_path: Path)
     assert len(flat) == 7 and flat[0] == {"video_id": "h264", "q": qa[0]["Q"], "a": qa[0]["A"]}
 
 
+def test_a_ram_tagging_model_tags_the_key_frames(canned: list[str], synth_h264, tmp_path: Path) -> None:
+    """models.tagger = a RAM model (tiny, random weights): its classes tag the frames, and the tag
+    filter uses the RAM vocabulary."""
+    out = tmp_path / "ram"
+    result = vidfast.run(
+        [str(synth_h264.path)],
+        out,
+        recipe="videochatgpt",
+        preset="embedded",
+        progress=False,
+        overrides=[*canned, "models.tagger=embedded:ram-tiny", "videochatgpt.tag_model_threshold=0.0",
+                   "videochatgpt.tag_top_k=4"],
+    )
+    assert result.report["videos"]["done"] == 1
+    preds = json.loads((out / "predictions" / "h264.json").read_text())
+    ram = set(vocabulary("ram"))
+    for _caption, _dense, (joined,), _size in preds:
+        tags = joined.split(" | ")
+        assert len(tags) == 4 and set(tags) <= ram
+    assert result.report["stages"]["frame_tags"]["counters"]["tags"] == 4 * len(preds)
+
+
 def test_captions_and_video_use_the_semi_prompts(canned: list[str], synth_h264, tmp_path: Path) -> None:
     captions = tmp_path / "caps.json"
     captions.write_text(

@@ -35,7 +35,7 @@ def test_unknown_key_names_the_closest_one() -> None:
     [
         ("runtime.workers=abc", r"runtime.workers.*integer.*'abc'"),
         ("runtime.workers=0", r"runtime.workers.*greater than or equal to 1"),
-        ("decode.backend=gpu", r"decode.backend.*'auto' or 'pyav'"),
+        ("decode.backend=gpu", r"decode.backend.*'auto', 'pyav', 'dali' or 'nvdec'"),
         ("models.dtype=int3", r"models.dtype"),
     ],
 )

@@ -329,6 +329,8 @@ def sample_frames(
     skip_unwanted: bool = True,
     threads: int | None = None,
     autorotate: bool = True,
+    backend: str = "pyav",
+    device_frames: bool = False,
 ) -> SampledFrames:
     """Fetch the frames a plan asks for in one forward pass over ``path`` (see the module docstring).
 
@@ -336,7 +338,22 @@ def sample_frames(
     stretch of video (seconds) worth jumping over (None: never jump); ``skip_unwanted`` lets the
     decoder drop non-reference frames that are not wanted. With neither, every frame is decoded (the
     reference pass). Raises DecodeError when the video cannot be opened or nothing decodes.
+
+    ``backend`` (``decode.backend``): ``pyav`` (this module), or ``dali`` / ``nvdec`` / ``auto``
+    (``vidfast.io.gpu_decode``: the same frames, decoded by DALI or NVDEC; rgb24 only). GPU-decoded
+    frames come back as a CUDA torch tensor with ``device_frames``, else as numpy.
     """
+    if backend != "pyav":
+        from vidfast.io.gpu_decode import resolve_backend, sample_frames_gpu
+
+        name, device = resolve_backend(backend)
+        if name != "pyav":
+            if fmt != "rgb24":
+                raise ConfigError(f"decode.backend={backend} delivers rgb24 frames only, not {fmt}; use pyav")
+            out = sample_frames_gpu(path, plan, name, device, size, short_side, max_width, autorotate)
+            if not device_frames and not isinstance(out.images, np.ndarray):
+                out.images = out.images.cpu().numpy()
+            return out
     stats, t0 = DecodeStats(), time.perf_counter()
     container, stream = open_decoder(path, threads)
     sar = float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0

@@ -9,6 +9,7 @@ manifest when one exists. Model wrappers and loaders build on these.
 - ``Blip2Captioner`` — batched BLIP-2 frame captions
 - ``OwlDetector`` — OWLv2 / OWL-ViT region boxes (objectness or text-query ranking, NMS, top-k)
 - ``ZeroShotTagger`` — Tag2Text/RAM-vocabulary tags from CLIP zero-shot scores
+- ``ImageTagger`` — tags from a Tag2Text / RAM tagging model (``vidfast.models.tag2text``)
 - ``ImageSpec`` / ``pixel_values`` — model preprocessing (vidfast.ops fast path, HF-equivalent)
 """
 

@@ -36,6 +36,7 @@ class Blip2Captioner:
         batch_size: int = 16,
         preprocess: str = "auto",
         allow_hub: bool = False,
+        compile_mode: str = "off",
     ) -> None:
         from transformers import Blip2ForConditionalGeneration
 
@@ -56,6 +57,7 @@ class Blip2Captioner:
             preprocess=preprocess,
         )
         self.ref, self.model_dir = ref, model_dir
+        self.compile_vision(compile_mode)
 
     def _attach(
         self, model: Any, tokenizer: Any, spec: ImageSpec, *, batch_size: int, preprocess: str
@@ -81,6 +83,46 @@ class Blip2Captioner:
     def from_config(cls, config: ModelsConfig, **kwargs: Any) -> Blip2Captioner:
         """A captioner for ``config.blip2`` on ``config.device`` in ``config.dtype``."""
         return cls(config.blip2, device=config.device, dtype=config.dtype, **kwargs)
+
+    def compile_vision(self, mode: str = "off") -> None:
+        """``torch.compile`` the vision tower (ViT) and the Q-Former: ``off``, ``default`` or
+        ``reduce-overhead`` (CUDA graphs; CUDA only). The torch twin of a TensorRT visual engine."""
+        import torch
+
+        if mode == "off":
+            return
+        if mode not in ("default", "reduce-overhead"):
+            raise ConfigError(f"unknown BLIP-2 compile mode {mode!r}; valid: off, default, reduce-overhead")
+        if mode == "reduce-overhead" and not self.device.startswith("cuda"):
+            raise ConfigError("compile=reduce-overhead (CUDA graphs) needs the model on CUDA")
+        self.model.vision_model = torch.compile(self.model.vision_model, mode=mode, dynamic=False)
+        self.model.qformer = torch.compile(self.model.qformer, mode=mode, dynamic=False)
+
+    def export_visual_onnx(self, path: Any, opset: int = 17) -> Any:
+        """Export pixel_values ``[batch,3,S,S]`` -> language-model input embeddings ``[batch,Q,D]``
+        (vision tower + Q-Former + language projection), the part a TensorRT visual engine runs."""
+        import torch
+
+        from vidfast.models.onnx_export import export_onnx
+
+        model = self.model
+
+        class Visual(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.vision_model, self.qformer = model.vision_model, model.qformer
+                self.query_tokens, self.language_projection = model.query_tokens, model.language_projection
+
+            def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+                image = self.vision_model(pixel_values=pixel_values).last_hidden_state
+                queries = self.query_tokens.expand(image.shape[0], -1, -1)
+                mask = torch.ones(image.shape[:-1], dtype=torch.long, device=image.device)
+                out = self.qformer(query_embeds=queries, encoder_hidden_states=image, encoder_attention_mask=mask)
+                return self.language_projection(out.last_hidden_state)
+
+        size = self.spec.size
+        example = (torch.zeros(2, 3, size, size, dtype=self.dtype, device=self.device),)
+        return export_onnx(Visual().eval(), example, path, ["pixel_values"], {"pixel_values": {0: "batch"}}, opset)
 
     def _image_token_id(self) -> int:
         token_id = getattr(self.model.config, "image_token_index", None)

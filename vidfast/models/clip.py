@@ -2,7 +2,9 @@
 
 Backends (``vidfast.backends`` family ``vision``): ``torch`` (transformers, the reference; fp16 or
 bf16 on GPU) and ``onnxruntime`` (each tower exported once to ONNX with a dynamic batch — and a
-dynamic sequence for text — and cached). ``tensorrt`` is reported unavailable with its reason.
+dynamic sequence for text — and cached); ``tensorrt`` (engines built from those ONNX exports,
+``vidfast.models.tensorrt``; unavailable, with its reason, where TensorRT is not installed); and the
+torch twins ``torch-compile`` / ``torch-cudagraphs`` (``torch.compile``, CUDA graphs on CUDA).
 Embeddings are returned unnormalised, as the original pipeline used them (seed-spec §2.3, §2.6).
 """
 
@@ -20,7 +22,9 @@ from vidfast.models import loader
 from vidfast.models.manifest import manifest_for
 from vidfast.models.preprocess import ImageSpec, pixel_values, spec_for
 
-BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
+BACKENDS = ("auto", "torch", "torch-compile", "torch-cudagraphs", "onnxruntime", "tensorrt")
+# torch.compile modes of the torch twins of the TensorRT engines (batches padded to one static shape)
+COMPILE_MODES = {"torch-compile": "default", "torch-cudagraphs": "reduce-overhead"}
 
 
 def _towers() -> tuple[type, type]:
@@ -52,7 +56,9 @@ def _towers() -> tuple[type, type]:
 
 def pick_backend(backend: str, device: str, dtype: Any) -> str:
     """The CLIP backend to run: an explicit one if usable (else ``BackendUnavailable`` saying why), or for
-    ``auto`` onnxruntime for float32 on CPU (measured faster, same output within 1e-6) and torch otherwise."""
+    ``auto`` onnxruntime for float32 on CPU (measured faster, same output within 1e-6) and torch otherwise.
+    ``torch-compile`` / ``torch-cudagraphs`` are the torch backend with ``torch.compile`` (the latter
+    with CUDA graphs, CUDA only); ``tensorrt`` runs engines built from the ONNX exports."""
     import torch
 
     if backend not in BACKENDS:
@@ -61,12 +67,12 @@ def pick_backend(backend: str, device: str, dtype: Any) -> str:
         cpu_fp32 = not device.startswith("cuda") and dtype == torch.float32
         ort_ok = any(b.name == "onnxruntime" and b.reason() is None for b in backends.family("vision"))
         return "onnxruntime" if cpu_fp32 and ort_ok else "torch"
-    chosen = backends.choose("vision", backend).name  # raises with the reason when unavailable
-    if chosen == "tensorrt":
-        raise BackendUnavailable(
-            "the TensorRT CLIP backend is not implemented yet; use backend=onnxruntime or backend=torch"
-        )
-    return chosen
+    if backend in COMPILE_MODES:
+        backends.choose("vision", "torch")
+        if backend == "torch-cudagraphs" and not device.startswith("cuda"):
+            raise BackendUnavailable("backend torch-cudagraphs needs models.device=cuda; use torch-compile on CPU")
+        return backend
+    return backends.choose("vision", backend).name  # raises with the reason when unavailable
 
 
 def _batches(n: int, size: int) -> Iterator[slice]:
@@ -128,6 +134,10 @@ class ClipEncoder:
         self.max_length = int(model.config.text_config.max_position_embeddings)
         vision, text = _towers()
         self.vision, self.text = vision(model).eval(), text(model).eval()
+        if self.backend in COMPILE_MODES:
+            import torch
+
+            self.vision = torch.compile(self.vision, mode=COMPILE_MODES[self.backend], dynamic=False)
         self._ort: dict[str, Any] = {}
         self.ref, self.model_dir, self.opset, self.ort_threads = "in-memory", None, 17, 0
 
@@ -182,9 +192,15 @@ class ClipEncoder:
 
         if self.backend == "onnxruntime":
             return self._ort_tower("vision").run(pixel_values=pixels.cpu().numpy())
+        if self.backend == "tensorrt":
+            x = pixels.to(self.device, self.dtype, non_blocking=True)
+            return self._trt_tower("vision").run(pixel_values=x).float().cpu().numpy()
         with torch.inference_mode():
             x = pixels.to(self.device, self.dtype, non_blocking=True)
-            return self.vision(x).float().cpu().numpy()
+            n = len(x)
+            if self.backend in COMPILE_MODES and n < self.batch_size:  # one static shape: pad the tail batch
+                x = torch.cat([x, x[-1:].expand(self.batch_size - n, *x.shape[1:])])
+            return self.vision(x)[:n].float().cpu().numpy()
 
     def _text_batch(self, input_ids: Any, attention_mask: Any) -> np.ndarray:
         import torch
@@ -193,6 +209,9 @@ class ClipEncoder:
             return self._ort_tower("text").run(
                 input_ids=input_ids.numpy(), attention_mask=attention_mask.numpy()
             )
+        if self.backend == "tensorrt":
+            ids, mask = input_ids.to(self.device), attention_mask.to(self.device)
+            return self._trt_tower("text").run(input_ids=ids, attention_mask=mask).float().cpu().numpy()
         with torch.inference_mode():
             return self.text(input_ids.to(self.device), attention_mask.to(self.device)).float().cpu().numpy()
 
@@ -202,6 +221,18 @@ class ClipEncoder:
 
             self._ort[tower] = OrtTower(self.export_onnx(tower), self.device, self.ort_threads)
         return self._ort[tower]
+
+    def _trt_tower(self, tower: str) -> Any:
+        """The TensorRT engine of ``tower``: its profile spans batch 1 .. the encoder's batch size
+        (vision; opt = full batches) and 1 .. 77 tokens (text)."""
+        key = "trt-" + tower
+        if key not in self._ort:
+            from vidfast.models.tensorrt import engine_for_onnx
+
+            self._ort[key] = engine_for_onnx(
+                self.export_onnx(tower), tower, self.device, batch_sizes=(1, self.batch_size)
+            )
+        return self._ort[key]
 
     def export_onnx(self, tower: str) -> Any:
         """Path of the cached ONNX file of ``tower`` (``vision`` or ``text``), exporting it if missing."""

@@ -150,6 +150,11 @@ def build_embedded(manifest: ModelManifest, out: Path) -> None:
 
     spec = dict(manifest.source.embedded or {})
     config = _import(spec["config_class"])(**spec.get("config", {}))
+    if manifest.kind == "tagger":  # image in, class logits out: no tokenizer, a BLIP-style resize
+        torch.manual_seed(int(spec.get("seed", 0)))
+        _import(manifest.model_class)(config).eval().save_pretrained(out)
+        _write_image_processor_config(manifest, out)
+        return
     tokenizer = _tiny_tokenizer(manifest, config)
     torch.manual_seed(int(spec.get("seed", 0)))
     model = _import(manifest.model_class)(config).eval()

@@ -45,6 +45,7 @@ class ModelManifest(BaseModel):
     model_class: str
     preprocessing: dict[str, Any] = {}
     export: dict[str, Any] = {}
+    architecture: dict[str, Any] = {}  # full-size hyper-parameters of a model built by vidfast (taggers)
     aliases: list[str] = []
     licence: str
 

@@ -45,8 +45,9 @@ def export_onnx(
     input_names: Sequence[str],
     dynamic_axes: dict[str, dict[int, str]],
     opset: int = 17,
+    output_name: str = "embeds",
 ) -> Path:
-    """Export ``module(*inputs)`` (one output named ``embeds``) to ``path`` atomically; returns ``path``."""
+    """Export ``module(*inputs)`` (one output, ``output_name``) to ``path`` atomically; returns ``path``."""
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +60,8 @@ def export_onnx(
                 inputs,
                 str(tmp),
                 input_names=list(input_names),
-                output_names=["embeds"],
-                dynamic_axes={**dynamic_axes, "embeds": {0: "batch"}},
+                output_names=[output_name],
+                dynamic_axes={**dynamic_axes, output_name: {0: "batch"}},
                 opset_version=opset,
                 dynamo=False,
                 do_constant_folding=True,
@@ -86,9 +87,9 @@ def ort_providers(device: str) -> list[str]:
 
 
 class OrtTower:
-    """One exported tower run by onnxruntime: ``run(**numpy_inputs) -> numpy embeds``."""
+    """One exported tower run by onnxruntime: ``run(**numpy_inputs) -> numpy embeds`` (or ``output_name``)."""
 
-    def __init__(self, path: Path, device: str = "cpu", threads: int = 0) -> None:
+    def __init__(self, path: Path, device: str = "cpu", threads: int = 0, output_name: str = "embeds") -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -96,13 +97,13 @@ class OrtTower:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=ort_providers(device))
-        self.device = device
+        self.device, self.output_name = device, output_name
         self.input_types = {i.name: i.type for i in self.session.get_inputs()}
 
     def run(self, **inputs: np.ndarray) -> np.ndarray:
         """Run the session on numpy inputs (cast to the graph's float type) and return the embeddings."""
         feed = {name: _cast(inputs[name], kind) for name, kind in self.input_types.items()}
-        return self.session.run(["embeds"], feed)[0]
+        return self.session.run([self.output_name], feed)[0]
 
 
 def _cast(x: np.ndarray, ort_type: str) -> np.ndarray:

@@ -66,6 +66,7 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
     selection_rule(g.selection)  # fail before any work
     clip = {"model": m.clip, "device": m.device, "dtype": m.dtype, "backend": g.vision_backend,
             "encode_batch": g.clip_batch_size}
+    decode = {"decode_backend": cfg.decode.backend, "device_frames": cfg.decode.device_frames}
     return [
         ProbeStage(count_frames=False),
         ShotStage(detector=sc.detector, threshold=sc.threshold, min_scene_len=sc.min_scene_len, backend=sc.backend,
@@ -73,10 +74,10 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
                   scene_side=_image_size(m.clip, 224), caption_side=_image_size(m.blip2, 224),
                   frames_per_scene=g.frames_per_scene, caption_min_scene_s=g.caption_min_scene_s,
                   caption_groups=g.keep_merge_groups, window_mb=g.keep_window_mb, cache_mb=g.keep_cache_mb),
-        SceneFramesStage(frames_per_scene=g.frames_per_scene, short_side=_image_size(m.clip, 224)),
+        SceneFramesStage(frames_per_scene=g.frames_per_scene, short_side=_image_size(m.clip, 224), **decode),
         ClipSceneStage(**clip, normalize=g.normalize_scene_embeddings, merge_threshold=g.merge_threshold,
                        merge_rule=g.merge_rule),
-        CaptionFramesStage(min_scene_s=g.caption_min_scene_s, short_side=_image_size(m.blip2, 224)),
+        CaptionFramesStage(min_scene_s=g.caption_min_scene_s, short_side=_image_size(m.blip2, 224), **decode),
         CaptionStage(model=m.blip2, device=m.device, dtype=m.dtype, prompt=g.caption_prompt,
                      max_new_tokens=g.caption_max_new_tokens, generate_batch=g.caption_batch_size),
         CaptionScoreStage(**clip, reduce=g.caption_score),

@@ -47,6 +47,7 @@ from typing import Any
 
 from vidfast.config import RunConfig
 from vidfast.models import manifest_for
+from vidfast.models.tag2text import is_tagging_model, tagger_vocabulary
 from vidfast.recipes.base import ExportContext, Recipe
 from vidfast.recipes.llm_common import captions_stage, done, engine_fields, output_id, write_failures
 from vidfast.runtime.stage import Stage
@@ -56,7 +57,7 @@ from vidfast.stages.decode import KeyFramesStage
 from vidfast.stages.generate import DenseCaptionStage, PredictionsDirStage, VideoChatGPTQAStage
 from vidfast.stages.generate.dense_caption import PREDICTIONS, dir_digest, frame_predictions
 from vidfast.stages.regions import RegionCaptionStage
-from vidfast.stages.tags import ZeroShotTagStage
+from vidfast.stages.tags import ModelTagStage, ZeroShotTagStage
 
 STAGE = VideoChatGPTQAStage.name
 DENSE = DenseCaptionStage.name
@@ -77,25 +78,36 @@ def _input_size(ref: str, default: int) -> int:
     return int(size if isinstance(size, int) else max(size))
 
 
+def filter_vocabulary(cfg: RunConfig) -> str:
+    """The tag-vocabulary filter's vocabulary: a Tag2Text/RAM tagger's own when it is known, else
+    ``videochatgpt.tag_vocabulary`` (the CLIP zero-shot tagger's)."""
+    m = cfg.models
+    if m.tagger != ZERO_SHOT_TAGGER and is_tagging_model(m.tagger):
+        return tagger_vocabulary(m.tagger) or cfg.videochatgpt.tag_vocabulary
+    return cfg.videochatgpt.tag_vocabulary
+
+
 def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
     """Key frames → BLIP-2 frame captions → zero-shot tags → region captions (or the ``pred_dir`` files)."""
     v, m = cfg.videochatgpt, cfg.models
     if v.pred_dir:
         return [PredictionsDirStage(pred_dir=v.pred_dir, digest=dir_digest(v.pred_dir))]
     tagger_clip = m.clip if m.tagger == ZERO_SHOT_TAGGER else m.tagger
-    long_side = max(_input_size(m.detector, 960), _input_size(m.blip2, 224), _input_size(tagger_clip, 224))
+    long_side = max(_input_size(m.detector, 960), _input_size(m.blip2, 224), _input_size(tagger_clip, 384 if is_tagging_model(m.tagger) else 224))
     # a run with captions may have only ids (text-only): its vision models load at the first frames
     devices = {"device": m.device, "dtype": m.dtype, "lazy_load": text_only}
-    return [
-        KeyFramesStage(frames=v.key_frames, long_side=long_side, text_only=text_only),
-        FrameCaptionStage(
-            model=m.blip2,
+    tag_stage: Stage
+    if is_tagging_model(m.tagger):  # Tag2Text / RAM: the model's own classes and thresholds
+        tag_stage = ModelTagStage(
+            model=m.tagger,
             **devices,
-            prompt=v.caption_prompt,
-            max_new_tokens=v.caption_max_new_tokens,
-            generate_batch=v.vision_batch_size,
-        ),
-        ZeroShotTagStage(
+            backend=v.vision_backend,
+            threshold=v.tag_model_threshold,
+            top_k=v.tag_top_k,
+            encode_batch=v.vision_batch_size,
+        )
+    else:
+        tag_stage = ZeroShotTagStage(
             model=tagger_clip,
             **devices,
             backend=v.vision_backend,
@@ -104,7 +116,18 @@ def vision_stages(cfg: RunConfig, text_only: bool) -> list[Stage]:
             threshold=v.tag_threshold,
             top_k=v.tag_top_k,
             encode_batch=v.vision_batch_size,
+        )
+    return [
+        KeyFramesStage(frames=v.key_frames, long_side=long_side, text_only=text_only,
+                       decode_backend=cfg.decode.backend),
+        FrameCaptionStage(
+            model=m.blip2,
+            **devices,
+            prompt=v.caption_prompt,
+            max_new_tokens=v.caption_max_new_tokens,
+            generate_batch=v.vision_batch_size,
         ),
+        tag_stage,
         RegionCaptionStage(
             detector=m.detector,
             captioner=m.blip2,
@@ -132,7 +155,7 @@ def build_stages(cfg: RunConfig) -> list[Stage]:
         stages.append(
             DenseCaptionStage(
                 **engine_fields(cfg),
-                vocabulary=cfg.videochatgpt.tag_vocabulary,
+                vocabulary=filter_vocabulary(cfg),
                 gt_source="captions" if human else None,
             )
         )

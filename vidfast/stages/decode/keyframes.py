@@ -42,6 +42,7 @@ class KeyFramesStage(Stage):
     # True when the run has captions: an input that is only an id (a text-only run) then gets no
     # frames and its QA comes from the caption alone, instead of failing as a missing video.
     text_only: bool = False
+    decode_backend: str = "pyav"  # decode.backend (vidfast.io.gpu_decode); the same frames either way
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
         if self.text_only and not os.path.exists(task.video):
@@ -55,7 +56,8 @@ class KeyFramesStage(Stage):
             )
         short_side = decode_short_side(info.display_width, info.display_height, self.long_side)
         sampled = sample_frames(
-            task.video, plan_uniform([(0.0, duration)], self.frames), short_side=short_side
+            task.video, plan_uniform([(0.0, duration)], self.frames), short_side=short_side,
+            backend=self.decode_backend,
         )
         images = list(sampled.images)
         self.stats.add("frames", len(images))

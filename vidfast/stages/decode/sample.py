@@ -72,7 +72,10 @@ def _frames(stage: Stage, task: VideoTask, spec: str, plan: SamplePlan, short_si
         stage.stats.add("frames_kept", cache.hits - hits)
         stage.stats.add("frames_fetched", cache.fetched - fetched)
         return out
-    sampled = sample_frames(task.video, plan, short_side=short_side)
+    sampled = sample_frames(
+        task.video, plan, short_side=short_side, backend=getattr(stage, "decode_backend", "pyav"),
+        device_frames=getattr(stage, "device_frames", False),
+    )
     stage.stats.add("frames_fetched", len(plan))
     return {"images": sampled.images, "times": np.asarray(sampled.times_s), "range_ids": np.asarray(sampled.range_ids)}
 
@@ -86,6 +89,8 @@ class SceneFramesStage(Stage):
     persist: ClassVar[bool] = False
     frames_per_scene: int = 3
     short_side: int = 224
+    decode_backend: str = "pyav"  # decode.backend for frames shot detection did not keep
+    device_frames: bool = False  # decode.device_frames: GPU-decoded frames stay on the GPU
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
         scenes = task.data["shots"]["scenes"]
@@ -103,6 +108,8 @@ class CaptionFramesStage(Stage):
     persist: ClassVar[bool] = False
     min_scene_s: float = 1.0
     short_side: int = 224
+    decode_backend: str = "pyav"
+    device_frames: bool = False
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
         chosen, ranges = caption_ranges(task.data["clip"]["merged_scenes"], self.min_scene_s)
