@@ -157,7 +157,7 @@ class RayStageConfig:
     """How the Ray executor runs one stage (``runtime.ray.stages.<stage name>.<key>``)."""
 
     num_gpus: Annotated[float, Field(ge=0)] | None = None  # per worker, fractions share a GPU; None: the stage's
-    num_cpus: Annotated[float, Field(ge=0)] | None = None  # per worker; None: the stage's (model actors 0.25)
+    num_cpus: Annotated[float, Field(ge=0)] | None = None  # per worker; None: the stage's (model actors 0)
     actors: PositiveInt | None = None  # fixed actor-pool size; None: 1 without GPUs, else up to GPUs / num_gpus
     batch_size: PositiveInt | None = None  # videos per call; None: the stage's
 

@@ -133,7 +133,7 @@ def _shard_manifest(store: RunStore, shard: Shard, tasks: list[VideoTask], index
 
 def _run_shard(recipe: Recipe, cfg: RunConfig, store: RunStore, tasks: list[VideoTask], shard: Shard,
                started: float) -> RunResult:
-    index = [i for i, t in enumerate(tasks) if shard.owns(t.video_id)]
+    index = shard.select([t.video_id for t in tasks])
     mine = [tasks[i] for i in index]
     (store.root / shard.report_name()).unlink(missing_ok=True)  # its presence says the shard is complete
     executor = make_executor(cfg, recipe.build_stages(cfg), store,

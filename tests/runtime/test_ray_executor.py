@@ -169,6 +169,7 @@ def test_per_stage_resources_and_unknown_stage_names(tmp_path) -> None:
         ("length", False, (1, 1), 1.0, 0.0), ("killer", True, (2, 2), 0.5, 0.0)]
     gpu = plan_stages(stages, RayOptions(stages={"length": RayStageOptions(num_gpus=0.5)}), 4.0)
     assert gpu[0].actor and gpu[0].num_gpus == 0.5 and gpu[0].pool == (1, 8)  # a GPU stage gets actors
+    assert gpu[1].num_cpus == 0.0 and gpu[1].num_gpus == 0.0  # Killer declares no GPU: stays on CPU
     with pytest.raises(ConfigError, match="clip.*its stages are: length, killer"):
         plan_stages(stages, RayOptions(stages={"clip": RayStageOptions(num_gpus=1)}), 0.0)
     with pytest.raises(ConfigError, match="has 0 GPUs"):

@@ -20,6 +20,7 @@ result for it.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
@@ -46,7 +47,10 @@ from vidfast.runtime.records import DONE, SKIPPED, VideoTask
 from vidfast.runtime.stage import Stage, StageStats
 from vidfast.runtime.store import RunStore
 
-ACTOR_CPUS = 0.25  # CPUs a model actor reserves by default: its work is on its GPU (or in torch threads)
+# CPUs a model actor reserves by default: none. With a GPU its work is there; without one, reserving
+# would take the CPUs from the decode tasks (on 2 CPUs, three model actors at 0.25 left room for one
+# decode at a time), while the local executor lets model threads and decoders share the cores.
+ACTOR_CPUS = 0.0
 WORKER_DIED = "worker_died"
 
 
@@ -293,7 +297,9 @@ class RayExecutor:
         from ray.data import ActorPoolStrategy, DataContext
 
         ctx = DataContext.get_current()
-        ctx.enable_progress_bars = False
+        ctx.enable_progress_bars = False  # vidfast's own bar counts videos
+        ctx.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
         ctx.max_errored_blocks = -1  # a batch whose worker keeps dying is dropped; its videos are re-run alone
         ctx.verbose_stats_logs = False
         rows = [{"i": i, "payload": _dumps(_Row(tasks[i]))} for i in index]

@@ -1,9 +1,10 @@
 """Shards: n independent processes (one per GPU, or per node) running disjoint parts of one run.
 
-``runtime.shard=i/n`` makes a process take the videos whose id hashes to ``i`` modulo ``n`` — a choice
-that depends only on the video (its id is derived from its absolute path), so it is stable when the
-inputs are listed in another order or another process expands them. Every shard writes its stage
-results into the shared ``state/`` directory (their videos are disjoint) and its own
+``runtime.shard=i/n`` makes a process take every n-th video, starting at the i-th, of the inputs sorted
+by video id (derived from the absolute path): the shards differ in size by at most one video, and the
+choice does not depend on the order the inputs are listed in. When the input set changes, videos may
+move to another shard, which costs nothing: the shards share one ``state/`` directory, so a stored
+result is reused whichever shard finds it. Every shard writes its stage results there and its own
 ``manifest.<i>-of-<n>.jsonl`` and ``report.<i>-of-<n>.json``; ``vidfast merge RUN_DIR`` then checks that
 all n are complete and were run with one configuration, and writes the run's manifest, report and
 recipe outputs exactly as an unsharded run would have.
@@ -11,8 +12,8 @@ recipe outputs exactly as an unsharded run would have.
 
 from __future__ import annotations
 
-import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +39,13 @@ class Shard:
     def report_name(self) -> str:
         return f"report.{self.suffix}.json"
 
-    def owns(self, video_id: str) -> bool:
-        return shard_of(video_id, self.count) == self.index
+    def select(self, video_ids: Sequence[str]) -> list[int]:
+        """The positions (in input order) of this shard's videos among ``video_ids``."""
+        ranked = sorted(range(len(video_ids)), key=lambda i: (video_ids[i], i))
+        return sorted(pos for rank, pos in enumerate(ranked) if rank % self.count == self.index)
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
-
-
-def shard_of(video_id: str, count: int) -> int:
-    """The shard (of ``count``) a video belongs to: a hash of its id, so independent of input order."""
-    return int.from_bytes(hashlib.sha256(video_id.encode()).digest()[:8], "big") % count
 
 
 def parse_shard(value: str | None) -> Shard | None:
