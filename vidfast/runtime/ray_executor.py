@@ -301,6 +301,10 @@ class RayExecutor:
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         ctx.max_errored_blocks = -1  # a batch whose worker keeps dying is dropped; its videos are re-run alone
+        # Ray Data splits half the cluster into equal per-operator reservations; with a handful of CPUs
+        # that left the decode tasks one CPU between them (they ran one at a time on 2 CPUs). Memory
+        # stays bounded without it: rows are videos and every model stage takes bounded batches.
+        ctx.op_resource_reservation_enabled = False
         ctx.verbose_stats_logs = False
         rows = [{"i": i, "payload": _dumps(_Row(tasks[i]))} for i in index]
         ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
