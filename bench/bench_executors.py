@@ -19,8 +19,9 @@ Part 2 — ``runtime.shard`` scaling on independent videos (``--shard-videos`` s
 synthetic clip, each a distinct video): one process pinned to one core (``taskset``-style affinity,
 ``runtime.shard=0/1``, one worker, one OpenMP thread) vs n=2 processes pinned to cores 0 and 1
 (``runtime.shard=0/2`` and ``1/2`` into one directory, started together), then ``vidfast merge``.
-Scaling = wall(n=1) / wall(n=2) (the two processes' slower one); target >= 0.9 n = 1.8. The merged
-outputs are compared with the n=1 run's.
+Scaling = wall(n=1) / wall(n=2) (the two processes' slower one); target >= 0.9 n = 1.8. CPU seconds
+per video (the processes' user + system time) show whether sharding adds work: on a machine whose
+cores other jobs share, it is the steadier figure. The merged outputs are compared with the n=1 run's.
 
 The machine is shared: the load average is recorded before and after every run; rerun when it is
 high. Writes bench/results/executors.json.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -86,15 +88,23 @@ def vidfast_cmd(inputs: Path, out: Path, *sets: str) -> list[str]:
     return cmd
 
 
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes (and the descendants they waited for)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_timed(cmd: list[str], env: dict[str, str] | None = None, cpu: int | None = None) -> dict[str, Any]:
     before = load()
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=preexec)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return {"wall_s": round(wall, 3), "load_before": before, "load_after": load()}
+    return {"wall_s": round(wall, 3), "cpu_s": round(children_cpu() - cpu0, 2), "load_before": before,
+            "load_after": load()}
 
 
 def report_of(out: Path, name: str = "report.json") -> dict[str, Any]:
@@ -199,6 +209,7 @@ def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
         singles.append(m1)
         out2 = tmp / f"n2_{r}"
         before = load()
+        cpu0 = children_cpu()
         t0 = time.perf_counter()
         procs = [subprocess.Popen(vidfast_cmd(d, out2, f"runtime.shard={i}/2", *one_core), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -210,21 +221,26 @@ def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
             if p.returncode:
                 raise RuntimeError(f"shard failed: {err[-3000:]}")
         wall2 = max(walls)
+        cpu2 = round(children_cpu() - cpu0, 2)
         after = load()
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "vidfast.cli", "merge", str(out2)], check=True, capture_output=True)
         merge2 = round(time.perf_counter() - t0, 3)
         shard_videos = [report_of(out2, f"report.{i}-of-2.json")["videos"]["total"] for i in range(2)]
-        pairs.append({"wall_s": wall2, "process_wall_s": walls, "shard_videos": shard_videos, "merge_s": merge2,
+        pairs.append({"wall_s": wall2, "cpu_s": cpu2, "process_wall_s": walls, "shard_videos": shard_videos,
+                      "merge_s": merge2,
                       "load_before": before, "load_after": after})
         identical = identical and outputs(out1) == outputs(out2)
-        print(f"  shards repeat {r}: n=1 {m1['wall_s']:.2f} s, n=2 {wall2:.2f} s ({walls}, videos {shard_videos}); "
+        print(f"  shards repeat {r}: n=1 {m1['wall_s']:.2f} s cpu {m1['cpu_s']} s, n=2 {wall2:.2f} s cpu {cpu2} s "
+              f"({walls}, videos {shard_videos}); "
               f"scaling {m1['wall_s'] / wall2:.2f}; load {before} -> {after}", flush=True)
         shutil.rmtree(out1, ignore_errors=True)
         shutil.rmtree(out2, ignore_errors=True)
     b1, b2 = min(s["wall_s"] for s in singles), min(p["wall_s"] for p in pairs)
+    c1, c2 = min(s["cpu_s"] for s in singles), min(p["cpu_s"] for p in pairs)
     return {"clip": str(clip), "videos": n_videos, "n1": singles, "n2": pairs,
-            "scaling_n2": round(b1 / b2, 3), "throughput_videos_per_s": {"n1": round(n_videos / b1, 3),
+            "scaling_n2": round(b1 / b2, 3), "cpu_s_per_video": {"n1": round(c1 / n_videos, 3),
+                                                                 "n2": round(c2 / n_videos, 3)}, "throughput_videos_per_s": {"n1": round(n_videos / b1, 3),
                                                                         "n2": round(n_videos / b2, 3)},
             "merged_outputs_identical_to_n1": identical, "target": "scaling >= 0.9 * n = 1.8"}
 

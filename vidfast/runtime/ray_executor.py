@@ -52,6 +52,7 @@ from vidfast.runtime.store import RunStore
 # decode at a time), while the local executor lets model threads and decoders share the cores.
 ACTOR_CPUS = 0.0
 WORKER_DIED = "worker_died"
+MAX_BLOCKS = 20_000  # beyond it, several videos share an input block (and the CPU task that reads it)
 
 
 @dataclass
@@ -307,7 +308,8 @@ class RayExecutor:
         ctx.op_resource_reservation_enabled = False
         ctx.verbose_stats_logs = False
         rows = [{"i": i, "payload": _dumps(_Row(tasks[i]))} for i in index]
-        ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        # one video per block (a task per video for the CPU stages), up to MAX_BLOCKS blocks
+        ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), MAX_BLOCKS)))
         readers: dict[str, int] = {}  # transient stage -> index of the last stage reading it
         for k, stage in enumerate(self.stages):
             if not stage.persist:
