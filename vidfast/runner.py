@@ -148,7 +148,7 @@ def _run_shard(recipe: Recipe, cfg: RunConfig, store: RunStore, tasks: list[Vide
     return RunResult(store.root, report, mine, store.root / shard.manifest_name())
 
 
-def merge(output: str | os.PathLike[str], progress: bool = False) -> RunResult:
+def merge(output: str | os.PathLike[str]) -> RunResult:
     """Merge the shards of a run directory (``runtime.shard=i/n`` runs) and export the recipe's outputs.
 
     Checks that every shard 0..n-1 finished and that all ran with the configuration in ``config.yaml``;

@@ -132,7 +132,7 @@ def test_failures_stay_per_video_and_killed_workers_are_retried(tmp_path) -> Non
     marks.mkdir()
     videos = [f"/v/{i}.mp4" for i in range(6)] + ["/v/bad.mp4", "/v/once.mp4", "/v/always.mp4"]
     stages = [Length(), Killer(marks=str(marks))]
-    tasks, stats = _run(tmp_path / "run", videos, stages, worker_retries=1)
+    tasks, _ = _run(tmp_path / "run", videos, stages, worker_retries=1)
     by_video = {t.video: t for t in tasks}
     assert [t.video for t in tasks] == videos
     good = [by_video[v] for v in videos[:6] + ["/v/once.mp4"]]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import vidfast
 from vidfast.cli import main
 from vidfast.errors import ConfigError, InputError
-from vidfast.runner import merge
+from vidfast.runner import merge  # also vidfast.merge
 from vidfast.runtime.records import video_id_for
 from vidfast.runtime.shards import parse_shard
 

@@ -223,7 +223,7 @@ def stage_task(batch: dict[str, np.ndarray], stage: Stage, fingerprint: str, sto
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError as exc:
         raise VidfastError(
             f"runtime.executor=ray needs Ray Data, which is not installed ({exc}). "
@@ -247,7 +247,8 @@ def connect(opts: RayOptions) -> bool:
             raise VidfastError(
                 f"cannot connect to the Ray cluster at {address!r}: {exc}. Start it first (ray start --head on "
                 "the head node, see the README's Ray section), check runtime.ray.address / RAY_ADDRESS, or unset "
-                "both to start a local cluster."
+                "both to start a local cluster. A cluster with token authentication (Ray's default) needs its "
+                "token here: RAY_AUTH_TOKEN or ~/.ray/auth_token."
             ) from None
         return True
     store = opts.object_store_mb << 20 if opts.object_store_mb else None
