@@ -189,7 +189,7 @@ def _duration(path: Path) -> float:
 
 # ---------------------------------------------------------------------------------------------- part 2
 
-def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
+def bench_shards(tmp: Path, n_videos: int, repeat: int, pin: bool = True) -> dict[str, Any]:
     clip = synthetic("synth_640x360_20s")
     d = tmp / "shard_inputs"
     d.mkdir()
@@ -201,7 +201,7 @@ def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
     identical = True
     for r in range(repeat):
         out1 = tmp / f"n1_{r}"
-        m1 = run_timed(vidfast_cmd(d, out1, "runtime.shard=0/1", *one_core), env=env, cpu=0)
+        m1 = run_timed(vidfast_cmd(d, out1, "runtime.shard=0/1", *one_core), env=env, cpu=0 if pin else None)
         t0 = time.perf_counter()
         merge_cmd = [sys.executable, "-m", "vidfast.cli", "merge", str(out1)]
         subprocess.run(merge_cmd, check=True, capture_output=True)
@@ -213,7 +213,8 @@ def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         procs = [subprocess.Popen(vidfast_cmd(d, out2, f"runtime.shard={i}/2", *one_core), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                  preexec_fn=(lambda c=i: os.sched_setaffinity(0, {c}))) for i in range(2)]
+                                  preexec_fn=(lambda c=i: os.sched_setaffinity(0, {c})) if pin else None)
+                 for i in range(2)]
         walls = []
         for p in procs:
             _, err = p.communicate()
@@ -238,7 +239,7 @@ def bench_shards(tmp: Path, n_videos: int, repeat: int) -> dict[str, Any]:
         shutil.rmtree(out2, ignore_errors=True)
     b1, b2 = min(s["wall_s"] for s in singles), min(p["wall_s"] for p in pairs)
     c1, c2 = min(s["cpu_s"] for s in singles), min(p["cpu_s"] for p in pairs)
-    return {"clip": str(clip), "videos": n_videos, "n1": singles, "n2": pairs,
+    return {"clip": str(clip), "videos": n_videos, "pinned": pin, "n1": singles, "n2": pairs,
             "scaling_n2": round(b1 / b2, 3), "cpu_s_per_video": {"n1": round(c1 / n_videos, 3),
                                                                  "n2": round(c2 / n_videos, 3)}, "throughput_videos_per_s": {"n1": round(n_videos / b1, 3),
                                                                         "n2": round(n_videos / b2, 3)},
@@ -252,6 +253,8 @@ def main() -> None:
     parser.add_argument("--shard-videos", type=int, default=16, help="independent videos for part 2")
     parser.add_argument("--quick", action="store_true", help="copies=1, repeat=1, 8 shard videos")
     parser.add_argument("--only", choices=("executors", "shards"), help="run one part")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="part 2 without pinning each process to a core (fairer when other jobs load the machine)")
     parser.add_argument("--out", default="executors", help="result name under bench/results/")
     args = parser.parse_args()
     if args.quick:
@@ -269,7 +272,7 @@ def main() -> None:
         if args.only in (None, "shards"):
             print("shards: independent videos, one core per process", flush=True)
             (Path(tmp) / "sh").mkdir()
-            payload["shards"] = bench_shards(Path(tmp) / "sh", args.shard_videos, args.repeat)
+            payload["shards"] = bench_shards(Path(tmp) / "sh", args.shard_videos, args.repeat, pin=not args.no_pin)
             s = payload["shards"]
             print(f"shard scaling n=2: {s['scaling_n2']} ({s['throughput_videos_per_s']}); merged identical "
                   f"{s['merged_outputs_identical_to_n1']}", flush=True)

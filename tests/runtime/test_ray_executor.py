@@ -159,6 +159,13 @@ def test_failures_stay_per_video_and_killed_workers_are_retried(tmp_path) -> Non
     assert tasks3[0].data["killer"]["n2"] == 4 * len(videos[0])
 
 
+def _gpu_stage(stage_name: str, gpus: float) -> Stage:
+    from vidfast.runtime.stage import Resources
+
+    cls = type(f"Gpu_{stage_name}", (Killer,), {"name": stage_name, "resources": Resources(gpus=gpus)})
+    return dataclass(cls)()
+
+
 def test_per_stage_resources_and_unknown_stage_names(tmp_path) -> None:
     from vidfast.errors import ConfigError
     from vidfast.runtime.ray_executor import plan_stages
@@ -170,6 +177,16 @@ def test_per_stage_resources_and_unknown_stage_names(tmp_path) -> None:
     gpu = plan_stages(stages, RayOptions(stages={"length": RayStageOptions(num_gpus=0.5)}), 4.0)
     assert gpu[0].actor and gpu[0].num_gpus == 0.5 and gpu[0].pool == (1, 8)  # a GPU stage gets actors
     assert gpu[1].num_cpus == 0.0 and gpu[1].num_gpus == 0.0  # Killer declares no GPU: stays on CPU
+    # default shares that would not all fit (0.25 + 1 + 0.25 on one GPU) shrink so every stage gets an actor
+    clip, blip, score = (_gpu_stage(n, g) for n, g in (("clip", 0.25), ("captions", 1.0), ("scores", 0.25)))
+    fit = plan_stages([clip, blip, score], RayOptions(), 1.0)
+    assert sum(p.num_gpus for p in fit) <= 1.0 and fit[1].num_gpus > 2 * fit[0].num_gpus > 0
+    roomy = plan_stages([clip, blip, score], RayOptions(), 8.0)
+    assert [p.num_gpus for p in roomy] == [0.25, 1.0, 0.25] and roomy[1].pool == (1, 8)
+    kept = plan_stages([clip, blip, score], RayOptions(stages={"captions": RayStageOptions(num_gpus=0.5)}), 1.0)
+    assert kept[1].num_gpus == 0.5 and kept[0].num_gpus == kept[2].num_gpus == 0.25
+    with pytest.raises(ConfigError, match="need 2 GPUs"):
+        plan_stages([clip, blip], RayOptions(stages={"captions": RayStageOptions(num_gpus=1, actors=2)}), 1.0)
     with pytest.raises(ConfigError, match="clip.*its stages are: length, killer"):
         plan_stages(stages, RayOptions(stages={"clip": RayStageOptions(num_gpus=1)}), 0.0)
     with pytest.raises(ConfigError, match="has 0 GPUs"):

@@ -126,6 +126,27 @@ def plan_stages(stages: Sequence[Stage], opts: RayOptions, cluster_gpus: float) 
             pool = (1, 1)  # a model on CPU: one instance, batching instead of more copies (as locally)
         batch = over.batch_size or max(1, int(stage.batch_size))
         plans.append(StagePlan(stage.name, actor, float(cpus), float(gpus), batch, pool))
+    return _fit_gpus(plans, opts, cluster_gpus)
+
+
+def _fit_gpus(plans: list[StagePlan], opts: RayOptions, cluster_gpus: float) -> list[StagePlan]:
+    """Shrink the default GPU shares when the first actor of every GPU stage would not fit at once
+    (e.g. CLIP 0.25 + BLIP-2 1 + CLIP 0.25 on one GPU): every model stage must get its actor, or the
+    pipeline waits forever. Shares given in the config are kept."""
+    fixed = sum(p.num_gpus * p.pool[0] for p in plans if opts.stages.get(p.name, RayStageOptions()).num_gpus is not None)
+    free = [p for p in plans if p.num_gpus > 0 and opts.stages.get(p.name, RayStageOptions()).num_gpus is None]
+    wanted = sum(p.num_gpus * p.pool[0] for p in free)
+    if fixed > cluster_gpus + 1e-9:
+        raise ConfigError(f"the GPU stages' first actors need {fixed:g} GPUs (runtime.ray.stages.*.num_gpus x actors) "
+                          f"but the Ray cluster has {cluster_gpus:g}; lower the shares or add GPUs.")
+    if free and fixed + wanted > cluster_gpus + 1e-9:
+        scale = (cluster_gpus - fixed) / wanted
+        if scale <= 0:
+            raise ConfigError(f"the configured GPU shares take all {cluster_gpus:g} GPUs; leave room for the "
+                              f"stages {', '.join(p.name for p in free)} or give them num_gpus.")
+        for p in free:
+            p.num_gpus = math.floor(p.num_gpus * scale * 1e4) / 1e4  # Ray takes 4 decimals
+            p.pool = (p.pool[0], max(p.pool[0], math.floor(cluster_gpus / p.num_gpus + 1e-9)))
     return plans
 
 
