@@ -11,9 +11,11 @@ statuses say "cached" for what the killed run had finished). Also recorded per k
 stage results the killed run had stored, and the resume's wall time.
 
     python bench/bench_kill_resume.py                # 10 kill points, 4 clips
-    python bench/bench_kill_resume.py --kills 12 --seed 1
+    python bench/bench_kill_resume.py --kills 12 --seed 1 --out kill_resume_b1 \
+        --set runtime.ray.stages.clip.batch_size=1 --set runtime.ray.stages.captions.batch_size=1 \
+        --set runtime.ray.stages.caption_scores.batch_size=1   # model stages interleave with decoding
 
-Writes bench/results/kill_resume.json.
+Writes bench/results/kill_resume.json (``--out``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--videos", nargs="*", default=["bikes", "testvideo", "fades", "synth_640x360_20s"],
                         help="bench clips (bench_grounding names)")
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        help="extra config key=value for every run (e.g. runtime.ray.stages.clip.batch_size=1)")
+    parser.add_argument("--out", default="kill_resume", help="result name under bench/results/")
     args = parser.parse_args()
     found = find_videos(quick=False, long=False)
     videos = {k: found[k] for k in args.videos if k in found}
@@ -87,7 +92,7 @@ def main() -> None:
         inputs.mkdir()
         for name, path in videos.items():
             (inputs / f"{name}{path.suffix}").symlink_to(path)
-        sets = ["runtime.executor=ray", "runtime.ray.num_cpus=2"]
+        sets = ["runtime.executor=ray", "runtime.ray.num_cpus=2", *args.sets]
         ref_dir = Path(tmp) / "reference"
         ref_wall = run_to_end(vidfast_cmd(inputs, ref_dir, *sets))
         reference, ref_manifest = compared(ref_dir), manifest_outcome(ref_dir)
@@ -114,7 +119,7 @@ def main() -> None:
                     "all_identical": all(p["outputs_identical"] and p["manifest_outcome_identical"] for p in points),
                     "killed_mid_run": sum(not p["finished_before_kill"] for p in points), "load_at_end": load()})
     print(f"all identical: {payload['all_identical']} ({payload['killed_mid_run']} of {len(points)} killed mid-run)")
-    print(write_result("kill_resume", payload))
+    print(write_result(args.out, payload))
 
 
 if __name__ == "__main__":
