@@ -3,6 +3,7 @@
 Public API (mirrors the CLI):
 
 - ``vidfast.run(inputs, output, recipe=..., preset=..., config=..., overrides=...)`` → ``RunResult``
+- ``vidfast.merge(output)`` → ``RunResult``: export a run made of ``runtime.shard=i/n`` processes
 - ``vidfast.probe(path)`` → ``VideoInfo``
 - ``vidfast.info()`` → dict of version, native build and backend availability
 - ``vidfast.load_config(preset, config_file, overrides)`` → ``RunConfig``
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "run": ("vidfast.runner", "run"),
+    "merge": ("vidfast.runner", "merge"),
     "RunResult": ("vidfast.runner", "RunResult"),
     "probe": ("vidfast.io", "probe"),
     "load_config": ("vidfast.config", "load_config"),

@@ -1,5 +1,5 @@
-"""The ``vidfast`` command line: ``run``, ``demo``, ``probe``, ``scenes``, ``synth``, ``info`` and
-``convert-tagger``."""
+"""The ``vidfast`` command line: ``run``, ``merge``, ``demo``, ``probe``, ``scenes``, ``synth``, ``info``
+and ``convert-tagger``."""
 
 from __future__ import annotations
 
@@ -126,6 +126,27 @@ def run(inputs: tuple[str, ...], output: str, recipe: str, preset: str, config_f
     extra += ["runtime.verbose=true"] if verbose else []
     cfg = load_config(preset, config_file, extra, recipe=recipe)
     result = run_config(inputs, output, cfg)
+    click.echo(_summarise(result))
+    if "shard" in result.report:
+        click.echo(f"  shard {result.report['shard']} done ({result.manifest_path.name}); once every shard has "
+                   f"finished: vidfast merge {result.out_dir}")
+    if strict and result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any video failed.")
+@_friendly
+def merge(run_dir: str, strict: bool) -> None:
+    """Merge the shards of RUN_DIR (runs with --set runtime.shard=i/n) and export the recipe's outputs.
+
+    Every shard 0..n-1 must have finished; the manifest, report and outputs written are those of an
+    unsharded run over the same inputs.
+    """
+    from vidfast.runner import merge as merge_run
+
+    result = merge_run(run_dir)
     click.echo(_summarise(result))
     if strict and result.failed:
         sys.exit(1)

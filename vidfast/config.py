@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -163,15 +164,41 @@ class VideoChatGPTConfig:
 
 
 @dataclass
+class RayStageConfig:
+    """How the Ray executor runs one stage (``runtime.ray.stages.<stage name>.<key>``)."""
+
+    num_gpus: Annotated[float, Field(ge=0)] | None = None  # per worker, fractions share a GPU; None: the stage's
+    num_cpus: Annotated[float, Field(ge=0)] | None = None  # per worker; None: the stage's (model actors 0)
+    actors: PositiveInt | None = None  # fixed actor-pool size; None: 1 without GPUs, else up to GPUs / num_gpus
+    batch_size: PositiveInt | None = None  # videos per call; None: the stage's
+
+
+@dataclass
+class RayConfig:
+    """The Ray executor (``runtime.executor=ray``): which cluster, and per-stage resources."""
+
+    address: str | None = None  # auto | ray://host:port | host:port; None: $RAY_ADDRESS, else a new local cluster
+    num_cpus: PositiveInt | None = None  # a new local cluster's CPUs (None: all of this machine's)
+    num_gpus: NonNegInt | None = None  # a new local cluster's GPUs (None: those Ray detects)
+    object_store_mb: PositiveInt | None = None  # a new local cluster's object store (None: Ray's default)
+    worker_retries: NonNegInt = 3  # re-runs of a batch whose worker process died, before its videos fail alone
+    stages: dict[str, RayStageConfig] = field(default_factory=dict)
+
+
+@dataclass
 class RuntimeConfig:
     """The executor."""
 
-    executor: Literal["local"] = "local"
-    workers: PositiveInt = 2  # workers per CPU stage
-    queue_size: PositiveInt = 16  # bound of each inter-stage queue (back-pressure)
+    executor: Literal["local", "ray"] = "local"
+    workers: PositiveInt = 2  # workers per CPU stage (local executor)
+    queue_size: PositiveInt = 16  # bound of each inter-stage queue (back-pressure, local executor)
     progress: bool = True
     retry_failed: bool = False  # re-try videos whose failure is stored from an earlier run
     verbose: bool = False  # library output (weight loading, warnings) on the terminal, not in vidfast.log
+    # i/n: this process runs shard i of n (videos chosen by a hash of their id) into the shared run
+    # directory, writing manifest.<i>-of-<n>.jsonl; `vidfast merge DIR` exports once all n are done.
+    shard: str | None = None
+    ray: RayConfig = field(default_factory=RayConfig)
 
 
 @dataclass
@@ -234,6 +261,25 @@ def _check_keys(doc: dict[str, Any], cls: type, prefix: str = "") -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"config key '{dotted}' is a section; give it a mapping, e.g. {dotted}.<key>=...")
             _check_keys(value, ftype, dotted + ".")
+        item_type = _mapping_of_sections(cls, key)
+        if item_type is not None:  # e.g. runtime.ray.stages.<stage name>.<key>
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{dotted}' maps names to sections; e.g. {dotted}.<name>.<key>=...")
+            for name, section in value.items():
+                if not isinstance(section, dict):
+                    raise ConfigError(f"config key '{dotted}.{name}' is a section; give it a mapping, "
+                                      f"e.g. {dotted}.{name}.<key>=...")
+                _check_keys(section, item_type, f"{dotted}.{name}.")
+
+
+def _mapping_of_sections(cls: type, key: str) -> type | None:
+    """The section class ``X`` when field ``key`` of ``cls`` is a ``dict[str, X]`` of dataclasses."""
+    hint = typing.get_type_hints(cls).get(key)
+    if typing.get_origin(hint) is dict:
+        args = typing.get_args(hint)
+        if len(args) == 2 and dataclasses.is_dataclass(args[1]):
+            return args[1]
+    return None
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

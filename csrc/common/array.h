@@ -19,10 +19,19 @@ constexpr int64_t kParallelMinWork = 1 << 15;
 template <typename T>
 inline const char* dtype_name() { return std::is_same<T, uint8_t>::value ? "uint8" : "float32"; }
 
+// dtype equality as numpy defines it. Not identity: an array that went through pickle (another
+// process, Ray's object store) carries an equal dtype that is a different object.
+inline bool same_dtype(const py::dtype& a, const py::dtype& b) {
+  if (a.is(b)) return true;
+  int eq = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_EQ);
+  if (eq < 0) throw py::error_already_set();
+  return eq == 1;
+}
+
 // Checks a C-contiguous array of element type T and rank `rank`; returns its shape.
 template <typename T, size_t R>
 std::array<int64_t, R> check_array(const py::array& a, const char* op, const char* name) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     fail(op, std::string(name) + " must be " + dtype_name<T>() + ", got " + std::string(py::str(a.dtype())));
   if (a.ndim() != static_cast<py::ssize_t>(R))
     fail(op, std::string(name) + " must have " + std::to_string(R) + " dimensions, got " + std::to_string(a.ndim()));

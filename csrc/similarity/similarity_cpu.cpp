@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/array.h"
 #include "common/parallel.h"
 
 namespace vidfast {
@@ -21,8 +22,8 @@ namespace {
 
 // ---- argument checks ----
 
-bool is_f32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
-bool is_f64(const py::array& a) { return a.dtype().is(py::dtype::of<double>()); }
+bool is_f32(const py::array& a) { return same_dtype(a.dtype(), py::dtype::of<float>()); }
+bool is_f64(const py::array& a) { return same_dtype(a.dtype(), py::dtype::of<double>()); }
 
 void check_layout(const py::array& a, const char* op, const char* name, int rank) {
   if (a.ndim() != rank)
@@ -38,7 +39,7 @@ void check_float(const py::array& a, const char* op, const char* name, int rank)
 
 template <typename T>
 const T* typed(const py::array& a, const char* op, const char* name, int rank) {
-  if (!a.dtype().is(py::dtype::of<T>()))
+  if (!same_dtype(a.dtype(), py::dtype::of<T>()))
     fail(op, std::string(name) + " has dtype " + std::string(py::str(a.dtype())) + ", expected " +
                  std::string(py::str(py::dtype::of<T>())));
   check_layout(a, op, name, rank);

@@ -141,3 +141,16 @@ def test_select_groups_consecutive_rows_in_first_seen_order() -> None:
         {"video_fname": "a.mp4", "start_sec": 0, "end_sec": 2, "captions": ["late"]},
     ]
     assert group_captions([]) == []
+
+
+def test_pickled_embeddings_reach_the_native_kernels() -> None:
+    """float32 arrays unpickled in another process have a distinct (equal) dtype object."""
+    import pickle
+
+    from vidfast.grounding import scene_embeddings
+
+    emb = np.random.default_rng(0).standard_normal((6, 8)).astype(np.float32)
+    offsets = np.array([0, 2, 6], dtype=np.int64)
+    back = pickle.loads(pickle.dumps(emb, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back.dtype is not emb.dtype
+    assert np.array_equal(scene_embeddings(back, offsets), scene_embeddings(emb, offsets))

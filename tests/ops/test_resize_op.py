@@ -83,3 +83,13 @@ def test_bad_input_errors(host_backend, frames, size, message):
 def test_bad_interpolation():
     with pytest.raises(ValueError, match="interpolation"):
         ops.resize(np.zeros((4, 4, 3), np.uint8), (2, 2), "cubic")
+
+
+def test_arrays_that_went_through_pickle_are_accepted(rng, host_backend):
+    """Arrays from another process (pickle, Ray's object store) carry an equal but distinct dtype object."""
+    import pickle
+
+    x = random_frames(rng, (2, 30, 40, 3))
+    y = pickle.loads(pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
+    assert y.dtype == x.dtype and y.dtype is not x.dtype
+    assert np.array_equal(ops.resize(y, (15, 10), backend=host_backend), ops.resize(x, (15, 10), backend="reference"))

@@ -81,8 +81,124 @@ def chain_fingerprints(stages: Sequence[Stage]) -> dict[str, str]:
     return prints
 
 
+class StageWorker:
+    """One worker of one stage: its own stage instance (set up once), and what it does with a batch —
+    skip failed tasks, reuse stored results, process the rest (isolating a bad item), store the outcomes.
+
+    Every executor runs stages through this class, so caching, resumption and failure isolation are
+    the same whichever executor runs the stages.
+    """
+
+    def __init__(self, stage: Stage, fingerprint: str, store: RunStore, retry_failed: bool = False,
+                 consumers: Sequence[tuple[str, str]] = ()) -> None:
+        self.stage = copy.copy(stage)
+        self.stage.__post_init__()
+        self.stage.store = store  # for stages that keep arrays beside their results
+        self.fingerprint, self.store, self.retry_failed = fingerprint, store, retry_failed
+        self.consumers = list(consumers)  # (name, fingerprint) of the stored stages a transient stage feeds
+
+    @property
+    def stats(self) -> StageStats:
+        return self.stage.stats
+
+    def setup(self) -> None:
+        self.stage.setup()
+
+    def teardown(self) -> None:
+        self.stage.teardown()
+
+    def handle(self, batch: list[VideoTask]) -> None:
+        """Run the stage on ``batch`` (tasks are updated in place) and store each outcome."""
+        worker = self.stage
+        todo = [t for t in batch if self._prepare(t)]
+        if todo:
+            worker.stats.batches += 1
+            with Timer(worker.stats):
+                self._process(todo)
+            for task in todo:
+                if task.stage_status.get(worker.name) != "failed":
+                    task.stage_status[worker.name] = DONE
+                    worker.stats.ok += 1
+                else:
+                    worker.stats.failed += 1
+                if worker.persist:
+                    self.store.save_result(worker.name, self.fingerprint, task)
+
+    def _prepare(self, task: VideoTask) -> bool:
+        """Skip failed tasks, reuse stored results; True when the task needs processing."""
+        worker = self.stage
+        worker.stats.items += 1
+        if task.failed:
+            task.stage_status[worker.name] = SKIPPED
+            worker.stats.skipped += 1
+            return False
+        if not worker.persist:
+            return self._needed_downstream(task)
+        doc = self.store.load_result(worker.name, self.fingerprint, task)
+        if doc is None or (doc["status"] == "failed" and self.retry_failed):
+            return True
+        worker.stats.cached += 1
+        if doc["status"] == "failed":
+            err = doc["error"]
+            task.fail(worker.name, err["reason"], err["message"])
+        else:
+            task.data[worker.name] = doc["data"]
+            task.stage_status[worker.name] = CACHED
+        return False
+
+    def _needed_downstream(self, task: VideoTask) -> bool:
+        """A transient stage runs only when one of the stored stages it feeds must run for this task."""
+        if not self.consumers:
+            return True
+        for consumer in self.consumers:
+            doc = self.store.load_result(*consumer, task)
+            if doc is None or (doc["status"] == "failed" and self.retry_failed):
+                return True
+        task.stage_status[self.stage.name] = CACHED
+        self.stage.stats.cached += 1
+        return False
+
+    def _process(self, batch: list[VideoTask]) -> None:
+        """Run a batch; when the batched call raises, re-run it item by item to isolate the bad one."""
+        try:
+            self.stage.process(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].fail(self.stage.name, error_reason(exc), str(exc) or type(exc).__name__)
+                return
+            for task in batch:
+                self._process([task])
+
+
+def merge_stats(parts: Sequence[StageStats]) -> StageStats:
+    """The sum of several workers' (or batches') statistics of one stage."""
+    total = StageStats()
+    for s in parts:
+        for name in ("items", "ok", "failed", "cached", "skipped", "batches"):
+            setattr(total, name, getattr(total, name) + getattr(s, name))
+        total.busy_s += s.busy_s
+        for k, v in s.counters.items():
+            total.add(k, v)
+    return total
+
+
+def stage_consumers(stages: Sequence[Stage], index: int, prints: dict[str, str]) -> list[tuple[str, str]]:
+    """The stored stages whose need decides transient stage ``index``'s: those naming it in ``uses``,
+    else the first stored stage after it."""
+    name = stages[index].name
+    later = [s for s in stages[index + 1:] if s.persist]
+    users = [s for s in later if name in s.uses] or later[:1]
+    return [(s.name, prints[s.name]) for s in users]
+
+
+def check_stage_names(stages: Sequence[Stage]) -> None:
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise VidfastError(f"stage names must be unique, got {names}")
+
+
 class _StageRunner:
-    """The workers of one stage."""
+    """The worker threads of one stage."""
 
     def __init__(self, stage: Stage, fingerprint: str, store: RunStore, opts: ExecutorOptions,
                  inbox: queue.Queue, outbox: queue.Queue, errors: list[BaseException],
@@ -90,13 +206,12 @@ class _StageRunner:
         self.stage, self.fingerprint, self.store, self.opts = stage, fingerprint, store, opts
         self.bar = bar  # this stage's progress bar (videos through the stage), or None
         self.inbox, self.outbox, self.errors = inbox, outbox, errors
-        self.consumers = list(consumers)  # (name, fingerprint) of the stored stages a transient stage feeds
+        self.consumers = list(consumers)
         workers = opts.workers if stage.resources.gpus == 0 else 1
         self.n_workers = max(1, min(workers, stage.max_workers or workers))
         self.alive = self.n_workers
         self.lock = threading.Lock()
-        self.stats: list[StageStats] = []
-        self.instances: list[Stage] = []
+        self.workers: list[StageWorker] = []
 
     def aborted(self) -> bool:
         return bool(self.errors)
@@ -108,13 +223,13 @@ class _StageRunner:
             t.start()
         return threads
 
-    def _next_batch(self, worker: Stage) -> tuple[list[VideoTask], bool]:
+    def _next_batch(self, batch_size: int) -> tuple[list[VideoTask], bool]:
         first = _get(self.inbox, self.aborted)
         if first is _END:
             return [], True
         batch, ended = [first], False
         deadline = time.monotonic() + self.opts.batch_wait_s
-        while len(batch) < worker.batch_size:
+        while len(batch) < batch_size:
             try:
                 item = self.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -126,17 +241,17 @@ class _StageRunner:
         return batch, ended
 
     def _work(self) -> None:
-        worker = copy.copy(self.stage)
-        worker.__post_init__()
-        worker.store = self.store  # for stages that keep arrays beside their results
-        self.instances.append(worker)
-        self.stats.append(worker.stats)
+        worker = StageWorker(self.stage, self.fingerprint, self.store, self.opts.retry_failed, self.consumers)
+        self.workers.append(worker)
         try:
             worker.setup()
             while True:
-                batch, ended = self._next_batch(worker)
+                batch, ended = self._next_batch(worker.stage.batch_size)
                 if batch:
-                    self._handle(worker, batch)
+                    worker.handle(batch)
+                    self._progress(len(batch))
+                    for task in batch:
+                        _put(self.outbox, task, self.aborted)
                 if ended:
                     self.inbox.put(_END)  # let this stage's other workers see the end too
                     break
@@ -152,82 +267,17 @@ class _StageRunner:
                 if last:
                     _put(self.outbox, _END, self.aborted)
 
-    def _handle(self, worker: Stage, batch: list[VideoTask]) -> None:
-        todo = [t for t in batch if self._prepare(worker, t)]
-        if todo:
-            worker.stats.batches += 1
-            with Timer(worker.stats):
-                self._process(worker, todo)
-            for task in todo:
-                if task.stage_status.get(worker.name) != "failed":
-                    task.stage_status[worker.name] = DONE
-                    worker.stats.ok += 1
-                else:
-                    worker.stats.failed += 1
-                if worker.persist:
-                    self.store.save_result(worker.name, self.fingerprint, task)
-        if self.bar is not None:
-            with self.lock:
-                self.bar.update(len(batch))
-                failed = sum(s.failed for s in self.stats)
-                if failed:
-                    self.bar.set_postfix(failed=failed, refresh=False)
-        for task in batch:
-            _put(self.outbox, task, self.aborted)
-
-    def _prepare(self, worker: Stage, task: VideoTask) -> bool:
-        """Skip failed tasks, reuse stored results; True when the task needs processing."""
-        worker.stats.items += 1
-        if task.failed:
-            task.stage_status[worker.name] = SKIPPED
-            worker.stats.skipped += 1
-            return False
-        if not worker.persist:
-            return self._needed_downstream(worker, task)
-        doc = self.store.load_result(worker.name, self.fingerprint, task)
-        if doc is None or (doc["status"] == "failed" and self.opts.retry_failed):
-            return True
-        worker.stats.cached += 1
-        if doc["status"] == "failed":
-            err = doc["error"]
-            task.fail(worker.name, err["reason"], err["message"])
-        else:
-            task.data[worker.name] = doc["data"]
-            task.stage_status[worker.name] = CACHED
-        return False
-
-    def _needed_downstream(self, worker: Stage, task: VideoTask) -> bool:
-        """A transient stage runs only when one of the stored stages it feeds must run for this task."""
-        if not self.consumers:
-            return True
-        for consumer in self.consumers:
-            doc = self.store.load_result(*consumer, task)
-            if doc is None or (doc["status"] == "failed" and self.opts.retry_failed):
-                return True
-        task.stage_status[worker.name] = CACHED
-        worker.stats.cached += 1
-        return False
-
-    def _process(self, worker: Stage, batch: list[VideoTask]) -> None:
-        """Run a batch; when the batched call raises, re-run it item by item to isolate the bad one."""
-        try:
-            worker.process(batch)
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].fail(worker.name, error_reason(exc), str(exc) or type(exc).__name__)
-                return
-            for task in batch:
-                self._process(worker, [task])
+    def _progress(self, n: int) -> None:
+        if self.bar is None:
+            return
+        with self.lock:
+            self.bar.update(n)
+            failed = sum(w.stats.failed for w in self.workers)
+            if failed:
+                self.bar.set_postfix(failed=failed, refresh=False)
 
     def merged_stats(self) -> StageStats:
-        total = StageStats()
-        for s in self.stats:
-            for name in ("items", "ok", "failed", "cached", "skipped", "batches"):
-                setattr(total, name, getattr(total, name) + getattr(s, name))
-            total.busy_s += s.busy_s
-            for k, v in s.counters.items():
-                total.add(k, v)
-        return total
+        return merge_stats([w.stats for w in self.workers])
 
 
 class LocalExecutor:
@@ -235,9 +285,7 @@ class LocalExecutor:
 
     def __init__(self, stages: Sequence[Stage], store: RunStore, options: ExecutorOptions | None = None,
                  on_checkpoint: Callable[[list[VideoTask]], None] | None = None) -> None:
-        names = [s.name for s in stages]
-        if len(set(names)) != len(names):
-            raise VidfastError(f"stage names must be unique, got {names}")
+        check_stage_names(stages)
         self.stages, self.store = list(stages), store
         self.opts = options or ExecutorOptions()
         self.on_checkpoint = on_checkpoint
@@ -253,7 +301,7 @@ class LocalExecutor:
                      disable=not self.opts.progress, dynamic_ncols=True) for i, s in enumerate(self.stages)]
         runners = [
             _StageRunner(stage, prints[stage.name], self.store, self.opts, queues[i], queues[i + 1], errors,
-                         self._consumers(i, prints), bars[i])
+                         stage_consumers(self.stages, i, prints), bars[i])
             for i, stage in enumerate(self.stages)
         ]
         try:
@@ -270,14 +318,6 @@ class LocalExecutor:
             raise errors[0]
         stats = {r.stage.name: r.merged_stats() for r in runners}
         return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
-
-    def _consumers(self, index: int, prints: dict[str, str]) -> list[tuple[str, str]]:
-        """The stored stages whose need decides transient stage ``index``'s: those naming it in ``uses``,
-        else the first stored stage after it."""
-        name = self.stages[index].name
-        later = [s for s in self.stages[index + 1:] if s.persist]
-        users = [s for s in later if name in s.uses] or later[:1]
-        return [(s.name, prints[s.name]) for s in users]
 
     def _feed(self, tasks: list[VideoTask], inbox: queue.Queue, errors: list[BaseException]) -> None:
         aborted = lambda: bool(errors)  # noqa: E731

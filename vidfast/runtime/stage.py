@@ -22,7 +22,11 @@ from vidfast.runtime.records import VideoTask
 
 @dataclass(frozen=True)
 class Resources:
-    """What one worker of a stage needs; executors use it to size pools and place work."""
+    """What one worker of a stage needs; executors use it to size pools and place work.
+
+    ``gpus`` is what a worker takes when the run has GPUs (the Ray executor's ``num_gpus``; fractions
+    share a GPU between light models); a stage with ``gpus > 0`` gets one local worker per process.
+    """
 
     cpus: float = 1.0
     gpus: float = 0.0

@@ -25,7 +25,7 @@ class CaptionStage(Stage):
     """One caption per captioned merged scene (empty list for scenes too short to caption)."""
 
     name: ClassVar[str] = "captions"
-    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=4.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=1.0, memory_gb=4.0)
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int] = 8
     performance_fields: ClassVar[frozenset[str]] = frozenset({"generate_batch"})
@@ -68,7 +68,7 @@ class FrameCaptionStage(Stage):
 
     name: ClassVar[str] = "frame_captions"
     uses: ClassVar[tuple[str, ...]] = ("key_frames",)
-    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=4.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=1.0, memory_gb=4.0)
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int] = 8
     performance_fields: ClassVar[frozenset[str]] = frozenset({"generate_batch", "lazy_load"})

@@ -27,7 +27,7 @@ class _ClipUser(Stage):
     backend: str = "auto"
     encode_batch: int = 64
     performance_fields: ClassVar[frozenset[str]] = frozenset({"encode_batch"})
-    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=0.0, memory_gb=2.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=0.25, memory_gb=2.0)  # light: 4 share a GPU
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int] = 8
 

@@ -77,7 +77,7 @@ class LLMStage(Stage):
     engine_batch: int = 16
     videos_per_batch: int = 64
 
-    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=2.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=1.0, memory_gb=2.0)
     max_workers: ClassVar[int | None] = 1
     performance_fields: ClassVar[frozenset[str]] = frozenset({"engine_batch", "videos_per_batch", "endpoint"})
 

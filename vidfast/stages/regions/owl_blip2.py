@@ -34,7 +34,7 @@ class RegionCaptionStage(Stage):
 
     name: ClassVar[str] = "frame_regions"
     uses: ClassVar[tuple[str, ...]] = ("key_frames",)
-    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=4.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=1.0, memory_gb=4.0)
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int] = 8
     performance_fields: ClassVar[frozenset[str]] = frozenset({"detect_batch", "generate_batch", "lazy_load"})
