@@ -52,7 +52,7 @@ def test_grounding_on_ray_writes_exactly_what_the_local_executor_writes(tmp_path
     local, on_ray = (_files(tmp_path / e) for e in ("local", "ray"))
     assert sorted(local) == sorted(on_ray)
     differ = sorted(name for name in local if local[name] != on_ray[name])
-    assert differ == ["config.yaml", "report.json"], differ  # the executor's name; timings
+    assert differ == ["config.yaml", "report.json", "vidfast.log"], differ  # the executor's name; timings; log
     assert any(name.endswith(".npy") for name in local) and "grounding.jsonl" in local
     rep = results["ray"].report
     assert rep["videos"] == {"total": 3, "done": 2, "failed": 1, "skipped": 0}

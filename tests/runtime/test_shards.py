@@ -18,7 +18,7 @@ from vidfast.runtime.shards import parse_shard
 
 def _outputs(root: Path) -> dict[str, bytes]:
     """Every file an unsharded run writes, minus its timings and per-shard files."""
-    skip = {"report.json", "config.yaml"}
+    skip = {"report.json", "config.yaml", "vidfast.log"}
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and p.name not in skip and ".of-" not in p.name and "-of-" not in p.name}
 
