@@ -162,6 +162,18 @@ def demo(output: str, videos: int, no_progress: bool) -> None:
         click.echo(line)
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@_friendly
+def report(run_dir: str) -> None:
+    """(Re)write RUN_DIR/report.html from a finished run and print its path and a summary."""
+    from vidfast.run_report import text_summary, write_report
+
+    path = write_report(run_dir)
+    click.echo(text_summary(run_dir))
+    click.echo(f"report: {path}")
+
+
 def _mount_commands() -> None:
     from vidfast.synth.cli import synth_command
 

@@ -160,6 +160,7 @@ class RuntimeConfig:
     queue_size: PositiveInt = 16  # bound of each inter-stage queue (back-pressure)
     progress: bool = True
     retry_failed: bool = False  # re-try videos whose failure is stored from an earlier run
+    report_html: bool = True  # write report.html (figures need the `report` extra: matplotlib)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -9,14 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidfast import __version__
+from vidfast import __version__, envs
 from vidfast.config import RunConfig, config_yaml, load_config
 from vidfast.inputs import expand_inputs
 from vidfast.recipes import ExportContext, get_recipe
 from vidfast.recipes.llm_common import expand_llm_inputs
 from vidfast.runtime.executor import ExecutorOptions, LocalExecutor, RunOutcome, describe_stats
+from vidfast.runtime.lock import RunLock
 from vidfast.runtime.records import VideoTask
 from vidfast.runtime.store import RunStore, atomic_write_json, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,6 +57,7 @@ def build_report(cfg: RunConfig, outcome: RunOutcome, outputs: dict[str, str], s
         "stages": describe_stats(outcome.stage_stats),
         "fingerprints": outcome.fingerprints,
         "outputs": outputs,
+        "timeline": outcome.timeline,
     }
 
 
@@ -65,6 +70,12 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
     recipe = get_recipe(cfg.recipe)
     store = RunStore(output)
     store.prepare()
+    with RunLock(store.root, getattr(cfg.runtime, "shard", None)):  # one writer per run directory
+        return _run_locked(inputs, store, cfg, recipe, started)
+
+
+def _run_locked(inputs: list[str] | tuple[str, ...], store: RunStore, cfg: RunConfig, recipe: Any,
+                started: float) -> RunResult:
     named = expand_llm_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
     tasks = [VideoTask(v.path, v.source) for v in expand_inputs(named)]
     atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
@@ -80,7 +91,20 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
     report = build_report(cfg, outcome, outputs, started)
     report["export"] = ctx.stats
     atomic_write_json(store.root / "report.json", report)
+    if cfg.runtime.report_html and envs.flag("VIDFAST_REPORT_HTML"):
+        _write_html(store.root)
     return RunResult(store.root, report, tasks)
+
+
+def _write_html(root: Path) -> None:
+    """``report.html`` beside ``report.json``; a plotting problem never fails a finished run."""
+    from vidfast.run_report import write_report
+
+    try:
+        write_report(root)
+    except Exception as exc:  # noqa: BLE001 - the outputs and report.json are already written
+        log.warning("could not write %s/report.html (%s: %s); retry with `vidfast report %s`",
+                    root, type(exc).__name__, exc, root)
 
 
 def run(

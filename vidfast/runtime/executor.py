@@ -68,6 +68,9 @@ class RunOutcome:
     stage_stats: dict[str, StageStats]
     wall_s: float
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # per stage: when (seconds since the run started) each task left it, by outcome (ok, failed, cached,
+    # skipped) - the run report's throughput-over-time figure
+    timeline: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def chain_fingerprints(stages: Sequence[Stage]) -> dict[str, str]:
@@ -95,6 +98,8 @@ class _StageRunner:
         self.lock = threading.Lock()
         self.stats: list[StageStats] = []
         self.instances: list[Stage] = []
+        self.t0 = time.perf_counter()
+        self.events: list[tuple[float, str]] = []  # (seconds since t0, outcome); appends are atomic
 
     def aborted(self) -> bool:
         return bool(self.errors)
@@ -164,8 +169,21 @@ class _StageRunner:
                     worker.stats.failed += 1
                 if worker.persist:
                     self.store.save_result(worker.name, self.fingerprint, task)
+        now = time.perf_counter() - self.t0
         for task in batch:
+            self.events.append((now, self._outcome(worker, task)))
             _put(self.outbox, task, self.aborted)
+
+    @staticmethod
+    def _outcome(worker: Stage, task: VideoTask) -> str:
+        status = task.stage_status.get(worker.name)
+        return {DONE: "ok", CACHED: "cached", SKIPPED: "skipped"}.get(status or "", "failed")
+
+    def timeline(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for t, outcome in sorted(self.events):
+            out.setdefault(outcome, []).append(round(t, 3))
+        return out
 
     def _prepare(self, worker: Stage, task: VideoTask) -> bool:
         """Skip failed tasks, reuse stored results; True when the task needs processing."""
@@ -244,6 +262,8 @@ class LocalExecutor:
                          self._consumers(i, prints))
             for i, stage in enumerate(self.stages)
         ]
+        for r in runners:
+            r.t0 = t0
         threads = [t for r in runners for t in r.start()]
         feeder = threading.Thread(target=self._feed, args=(tasks, queues[0], errors), daemon=True)
         feeder.start()
@@ -253,7 +273,8 @@ class LocalExecutor:
         if errors:
             raise errors[0]
         stats = {r.stage.name: r.merged_stats() for r in runners}
-        return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
+        return RunOutcome(tasks, stats, time.perf_counter() - t0, prints,
+                          {r.stage.name: r.timeline() for r in runners})
 
     def _consumers(self, index: int, prints: dict[str, str]) -> list[tuple[str, str]]:
         """The stored stages whose need decides transient stage ``index``'s: those naming it in ``uses``,
