@@ -12,9 +12,8 @@ from typing import Any
 
 from vidfast import __version__, envs
 from vidfast.config import RunConfig, config_yaml, load_config
-from vidfast.inputs import expand_inputs
 from vidfast.recipes import ExportContext, get_recipe
-from vidfast.recipes.llm_common import expand_llm_inputs
+from vidfast.recipes.llm_common import expand_run_inputs
 from vidfast.runtime.executor import ExecutorOptions, LocalExecutor, RunOutcome, describe_stats
 from vidfast.runtime.lock import RunLock
 from vidfast.runtime.records import VideoTask
@@ -76,8 +75,8 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
 
 def _run_locked(inputs: list[str] | tuple[str, ...], store: RunStore, cfg: RunConfig, recipe: Any,
                 started: float) -> RunResult:
-    named = expand_llm_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
-    tasks = [VideoTask(v.path, v.source) for v in expand_inputs(named)]
+    videos = expand_run_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
+    tasks = [VideoTask(v.path, v.source) for v in videos]
     atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
     options = ExecutorOptions(workers=cfg.runtime.workers, queue_size=cfg.runtime.queue_size,
                               progress=cfg.runtime.progress, retry_failed=cfg.runtime.retry_failed)

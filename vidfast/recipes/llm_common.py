@@ -3,11 +3,13 @@ per-video output id, and the failures file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from vidfast.captions import SIDECAR, file_digest, task_name
 from vidfast.config import RunConfig
+from vidfast.inputs import InputVideo, expand_inputs
 from vidfast.runtime.records import VideoTask
 from vidfast.runtime.store import atomic_write_jsonl
 from vidfast.stages.generate import CaptionsStage
@@ -63,8 +65,6 @@ def done(tasks: list[VideoTask], stage: str) -> list[VideoTask]:
 
 
 def _same_file(a: str, b: str | None) -> bool:
-    import os
-
     return bool(b) and b != SIDECAR and os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
 
 
@@ -87,4 +87,30 @@ def expand_llm_inputs(
             out += caption_ids(str(captions))
         else:
             out.append(item)
+    return out
+
+
+def expand_run_inputs(
+    inputs: list[str] | tuple[str, ...], captions: str | None, predictions: str | None
+) -> list[InputVideo]:
+    """The run's videos: ``expand_inputs`` of every input, except that a caption or predictions file
+    named as an input stands for its ids, taken verbatim. An id is never treated as a path, so ids such
+    as ``..``, ``/tmp`` or ``list.txt`` name no directory to search and no list file to read."""
+    from vidfast.captions import caption_ids
+    from vidfast.stages.generate.judge import prediction_keys
+
+    if not inputs:
+        return expand_inputs([])  # its error names the fix
+    out: list[InputVideo] = []
+    seen: set[tuple[str, str]] = set()
+    for item in inputs:
+        if _same_file(item, predictions) or _same_file(item, captions):
+            ids = prediction_keys(str(predictions)) if _same_file(item, predictions) else caption_ids(str(captions))
+            found = [(("id", i), InputVideo(i, i)) for i in ids]
+        else:
+            found = [(("path", os.path.abspath(v.path)), v) for v in expand_inputs([item])]
+        for key, video in found:
+            if key not in seen:
+                seen.add(key)
+                out.append(video)
     return out

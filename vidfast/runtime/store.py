@@ -55,7 +55,7 @@ def input_identity(path: str) -> str:
     """Size and modification time of an input file, or why it has none."""
     try:
         st = os.stat(path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         return f"unstat:{type(exc).__name__}"
     return f"{st.st_size}:{st.st_mtime_ns}"
 
