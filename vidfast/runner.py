@@ -75,6 +75,7 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
 
 def _run_locked(inputs: list[str] | tuple[str, ...], store: RunStore, cfg: RunConfig, recipe: Any,
                 started: float) -> RunResult:
+    store.remove_partial_writes()  # temporary files of a killed run's unfinished writes
     videos = expand_run_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
     tasks = [VideoTask(v.path, v.source) for v in videos]
     atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
