@@ -1,7 +1,8 @@
 """kill -9 at random points, then resume: the outputs must be byte-identical to an uninterrupted run.
 
 For each recipe (grounding on synthetic videos with the embedded models; videochat, text-only from a
-caption file, on SmolLM2 with the transformers backend and sampling on) the script
+caption file of 5 ids, on SmolLM2 with the transformers backend and sampling on, 2 videos per engine
+call) the script
 
 1. runs ``vidfast run`` once uninterrupted (the reference);
 2. for each of ``--kills`` kill points drawn at random (seeded) in the reference's wall time: starts
@@ -45,7 +46,6 @@ CAPTIONS = {
         ["A woman slices bread on a board.", "She spreads butter on each slice."],
         ["A cyclist rides down a mountain road.", "He stops at a viewpoint to take a photo."],
         ["A chef flips a pancake in a pan.", "The pancake lands back perfectly."],
-        ["A cat climbs onto a bookshelf.", "It knocks a small vase to the floor."],
     ])
 }
 
@@ -75,10 +75,11 @@ def recipe_command(recipe: str, inputs_dir: Path) -> tuple[list[str], list[str]]
         caps = inputs_dir / "captions.json"
         inputs_dir.mkdir(parents=True, exist_ok=True)
         caps.write_text(json.dumps(CAPTIONS, indent=1))
-        # sampling on (the prompts' temperatures, per-request seeds), short answers, one retry
+        # sampling on (the prompts' temperatures, per-request seeds), short answers, one retry; two
+        # videos per engine call, so results are stored batch by batch and a kill can fall between them
         args = [str(caps), "--recipe", "videochat", "--preset", "embedded", "--captions", str(caps),
-                "--set", "llm.backend=transformers", "--set", "llm.max_tokens=48", "--set", "llm.max_retries=1",
-                "--set", "llm.batch_size=4", "--set", "runtime.workers=1"]
+                "--set", "llm.backend=transformers", "--set", "llm.max_tokens=32", "--set", "llm.max_retries=1",
+                "--set", "llm.batch_size=4", "--set", "llm.videos_per_batch=2", "--set", "runtime.workers=1"]
         return args, list(CAPTIONS)
     raise SystemExit(f"unknown recipe {recipe!r}")
 

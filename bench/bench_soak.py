@@ -3,7 +3,8 @@
 The videos (1-2 s at 20 fps, 96x54 to 160x90, h264 mp4 / vp9 webm / mjpeg avi in turn; every 20th one broken:
 truncated to half, zero bytes, or random bytes, in turn) are made once and cached under
 ``$VIDFAST_BENCH_TMP/soak`` (default /tmp/vidfast-soak). Each recipe runs in a child process
-(``vidfast run``) whose whole process tree's RSS is sampled every 0.2 s. The check: every video ends
+(``vidfast run``) whose whole process tree's RSS is sampled every 0.2 s (report.html is written
+afterwards by ``vidfast report`` in its own process, measured apart). The check: every video ends
 up in the manifest exactly once, done + failed = all, every corrupt one failed with a reason and
 every good one is done; peak RSS, and RSS early vs late in the run (no growth with the number of
 videos processed).
@@ -72,9 +73,11 @@ def soak(recipe: str, inputs: Path, corrupt: dict[str, str], n: int) -> dict[str
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "vidfast.cli", "run", str(inputs), "-o", str(out), "--recipe", recipe,
            "--no-progress"] + (["--preset", "embedded"] if recipe != "probe" else [])
-    res = run_with_peak_rss(cmd, {**os.environ}, interval_s=0.2)
+    res = run_with_peak_rss(cmd, {**os.environ, "VIDFAST_REPORT_HTML": "0"}, interval_s=0.2)
     if res["returncode"] != 0:
         raise SystemExit(f"{recipe} run failed: {res['stderr_tail']}")
+    # the report (matplotlib) separately, so the run's own memory is measured alone
+    rep = run_with_peak_rss([sys.executable, "-m", "vidfast.cli", "report", str(out)], {**os.environ})
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     names = Counter(Path(r["video"]).name for r in rows)
     status = {Path(r["video"]).name: r for r in rows}
@@ -99,6 +102,9 @@ def soak(recipe: str, inputs: Path, corrupt: dict[str, str], n: int) -> dict[str
         "max_rss_first_10pct_mib": max(v for _, v in timeline[:tenth]),
         "max_rss_last_10pct_mib": max(v for _, v in timeline[-tenth:]),
         "rss_timeline_mib": timeline,
+        "max_rss_middle_10pct_mib": max(v for _, v in timeline[len(timeline) // 2 - tenth // 2:][:tenth]),
+        "report_command_s": rep["wall_s"],
+        "report_command_peak_rss_mib": rep["peak_rss_mib"],
         "report_html": (out / "report.html").exists(),
     }
 

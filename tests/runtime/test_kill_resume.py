@@ -2,7 +2,7 @@
 
 The reduced CI version of ``bench/bench_reliability.py`` (which kills at >= 10 random moments, also an
 LLM recipe): here the kill points are chosen by progress - as soon as the first, about half, and all
-but a few of the stage results are stored - so each depth is hit on any machine speed.
+of the stage results are stored (then the export is running) - so each depth is hit on any machine speed.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def test_kill_9_then_resume_is_byte_identical(tmp_path: Path) -> None:
     subprocess.run(_cmd(videos, ref), check=True, capture_output=True, env=ENV)
     want = output_digests(ref)
     total = _results(ref)
-    assert "grounding.jsonl" in want and total == 7 * len(videos)
-    for stored in (1, total // 2, total - 2):
+    assert "grounding.jsonl" in want and total == 5 * len(videos)  # 5 stored stages (2 are transient)
+    # after the first result, mid-way, and once every stage result is stored (the export is running)
+    for stored in (1, total // 2, total):
         out = tmp_path / f"kill_at_{stored}"
-        got_at_kill = _kill_when(videos, out, stored)
-        assert got_at_kill < total
+        _kill_when(videos, out, stored)
         subprocess.run(_cmd(videos, out), check=True, capture_output=True, env=ENV)
         got = output_digests(out)
         assert sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k)) == [], f"kill at {stored}"
