@@ -44,7 +44,7 @@ def make_videos(n: int) -> tuple[Path, dict[str, str]]:
     for i in range(n):
         codec, ext = KINDS[i % 3]
         path = d / f"s{i:04d}_{codec}{ext}"
-        broken = BROKEN[(i // 20) % 3] if i % 20 == 7 else None
+        broken = BROKEN[(i // 60) % 3] if i % 20 == 7 else None  # every kind meets every codec
         if broken:
             corrupt[path.name] = broken
         if path.exists():

@@ -22,6 +22,7 @@ import html
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -143,24 +144,33 @@ def _figures(data: RunData, out: Path) -> dict[str, Path]:
     if timeline:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
         wall = max([data.report.get("wall_s") or 0.0] + [t for s in timeline.values() for v in s.values() for t in v])
-        bins = max(1, min(40, int(wall) or 1))
+        worked = {name: sorted(t for k in ("ok", "failed") for t in outcomes.get(k, []))
+                  for name, outcomes in timeline.items()}
         for name, outcomes in timeline.items():
             times = sorted(t for k in ("ok", "failed", "cached") for t in outcomes.get(k, []))
             if times:
-                ax1.step(times, range(1, len(times) + 1), where="post", label=name)
-            worked = sorted(t for k in ("ok", "failed") for t in outcomes.get(k, []))
-            if worked:
-                counts, edges = _histogram(worked, bins, 0.0, wall or 1.0)
-                width = edges[1] - edges[0]
-                ax2.plot([(a + b) / 2 for a, b in zip(edges, edges[1:])], [c / width for c in counts],
-                         marker=".", label=name)
+                ax1.step([0.0, *times], range(len(times) + 1), where="post", label=name)
         ax1.set(title="videos through each stage (processed + reused)", xlabel="seconds since start",
-                ylabel="videos")
-        ax2.set(title=f"throughput of processed videos ({bins} bins)", xlabel="seconds since start",
-                ylabel="videos / s")
+                ylabel="videos", xlim=(0, wall * 1.02 or 1))
+        if max(map(len, worked.values()), default=0) >= 10:
+            bins = max(5, min(40, max(map(len, worked.values())) // 5))
+            for name, times in worked.items():
+                if times:
+                    counts, edges = _histogram(times, bins, 0.0, wall or 1.0)
+                    width = edges[1] - edges[0]
+                    ax2.plot([(a + b) / 2 for a, b in pairwise(edges)], [c / width for c in counts],
+                             marker=".", label=name)
+            ax2.set(title=f"throughput of processed videos ({bins} time bins)", xlabel="seconds since start",
+                    ylabel="videos / s")
+            ax2.legend(fontsize=8)
+        else:  # too few videos for a rate over time: where the time went instead
+            stages = data.report.get("stages") or {}
+            names = list(stages)[::-1]
+            ax2.barh(names, [stages[n].get("busy_s") or 0 for n in names], color="#4f81bd")
+            ax2.set(title="busy seconds per stage", xlabel="seconds")
+        ax1.legend(fontsize=8)
         for ax in (ax1, ax2):
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
         save(fig, "throughput")
 
     reasons = data.report.get("failures_by_reason") or {}
@@ -254,10 +264,10 @@ def render_html(data: RunData, figures: dict[str, Path]) -> str:
     rep = data.report
     v = rep.get("videos", {})
     title = f"vidfast run report: {rep.get('recipe', '?')} - {data.root.name}"
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>{html.escape(str(data.root.resolve()))}<br>vidfast {html.escape(str(rep.get('vidfast_version')))}, "
+    about = (f"<p>{html.escape(str(data.root.resolve()))}<br>vidfast {html.escape(str(rep.get('vidfast_version')))}, "
              f"preset {html.escape(str(rep.get('preset')))}, started {html.escape(str(rep.get('started')))}, "
-             f"wall {rep.get('wall_s')} s</p>",
+             f"wall {rep.get('wall_s')} s</p>")
+    parts = [f"<h1>{html.escape(title)}</h1>", about,
              _table(["videos", "done", "failed", "skipped"],
                     [[v.get("total"), v.get("done"), v.get("failed"), v.get("skipped")]])]
     stage_rows = [[name, st.get("ok"), st.get("failed"), st.get("cached"), st.get("skipped"), st.get("busy_s"),
@@ -318,8 +328,9 @@ def text_summary(root: str | Path) -> str:
     """A few lines for the terminal: counts, failures by reason, data-quality medians."""
     data = load_run(root)
     v = data.report.get("videos", {})
-    lines = [f"{data.report.get('recipe')}: {v.get('total')} videos: {v.get('done')} done, {v.get('failed')} failed, "
-             f"{v.get('skipped')} skipped in {data.report.get('wall_s')} s"]
+    head = (f"{data.report.get('recipe')}: {v.get('total')} videos: {v.get('done')} done, {v.get('failed')} failed, "
+            f"{v.get('skipped')} skipped in {data.report.get('wall_s')} s")
+    lines = [head]
     lines += [f"  failed ({k}): {n}" for k, n in (data.report.get("failures_by_reason") or {}).items()]
     for k, vs in data.quality.items():
         if vs:

@@ -7,7 +7,6 @@ writes, not what the model says); captions parsing, the executor, the store and 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
