@@ -210,7 +210,8 @@ def _figures(data: RunData, out: Path) -> dict[str, Path]:
                      else _histogram(values, 30, lo, hi if hi > lo else lo + 1)[1])
             for label, vs in series:
                 if vs:
-                    ax.hist(vs, bins=edges, alpha=0.6 if len(series) > 1 else 0.85, label=f"{label} ({len(vs)})")
+                    ax.hist(vs, bins=edges, alpha=0.6 if len(series) > 1 else 0.85, label=f"{label} ({len(vs)})",
+                            edgecolor="white", linewidth=0.5)
             ax.set(title=title, ylabel="count")
             ax.grid(alpha=0.3)
             if len(series) > 1:
