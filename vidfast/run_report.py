@@ -222,7 +222,7 @@ def _figures(data: RunData, out: Path) -> dict[str, Path]:
 
     if data.validity:
         tasks = sorted(data.validity)
-        fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(tasks) + 2), 3.6))
+        fig, ax = plt.subplots(figsize=(max(6.5, 1.2 * len(tasks) + 4), 3.6))
         bottom = [0.0] * len(tasks)
         for outcome, colour in (("first_try_valid", "#4f81bd"), ("valid_after_retries", "#f2c314"),
                                 ("failed", "#c0504d")):
@@ -230,7 +230,7 @@ def _figures(data: RunData, out: Path) -> dict[str, Path]:
             ax.bar(tasks, vals, bottom=bottom, label=outcome.replace("_", " "), color=colour)
             bottom = [b + v for b, v in zip(bottom, vals)]
         ax.set(title="LLM answer validity per prompt task (requests of the last run)", ylabel="requests")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.tick_params(axis="x", rotation=20)
         save(fig, "llm_validity")
     return made
