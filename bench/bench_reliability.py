@@ -1,6 +1,6 @@
 """kill -9 at random points, then resume: the outputs must be byte-identical to an uninterrupted run.
 
-For each recipe (grounding on synthetic videos with the embedded models; videochat, text-only from a
+For each recipe (grounding on 16 synthetic videos with the embedded models; videochat, text-only from a
 caption file of 4 ids, on SmolLM2 with the transformers backend and sampling on, 2 videos per engine
 call) the script
 
@@ -15,7 +15,7 @@ call) the script
 
     python -m bench.bench_reliability [--kills 10] [--seed 0] [--recipes grounding,videochat]
 
-Writes bench/results/reliability.json.
+Writes bench/results/reliability_<recipe>.json.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def make_videos(d: Path, n: int) -> list[str]:
 def recipe_command(recipe: str, inputs_dir: Path) -> tuple[list[str], list[str]]:
     """(arguments after ``vidfast run``, input names) of one recipe's run."""
     if recipe == "grounding":
-        videos = make_videos(inputs_dir / "videos", 6)
+        videos = make_videos(inputs_dir / "videos", 16)
         return [*videos, "--recipe", "grounding", "--preset", "embedded"], videos
     if recipe == "videochat":
         caps = inputs_dir / "captions.json"
@@ -158,10 +158,13 @@ def bench_recipe(recipe: str, kills: int, rng: random.Random) -> dict[str, Any]:
               f"missing={len(result['videos_missing'])}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
     really_killed = [p for p in points if not p["finished_before_kill"]]
+    depth = sorted(p["stage_results_at_kill"] for p in points)
     return {
         "inputs": len(inputs),
         "reference_wall_s": round(ref_wall, 2),
         "output_files_compared": len(ref_digests),
+        "stage_results_total": sum(1 for _ in (ref / "state").rglob("*.json")),
+        "stage_results_at_kill": depth,
         "kill_points": len(points),
         "killed_mid_run": len(really_killed),
         "identical_after_resume": sum(p["identical"] for p in points),
@@ -184,7 +187,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     for name in args.recipes.split(","):
         results[name] = bench_recipe(name, args.kills, rng)
-        path = write_result("reliability", {"command": cmd, "executor": "local", "recipes": results})
+        path = write_result(f"reliability_{name}", {"command": cmd, "executor": "local", "recipe": results[name]})
     for name, r in results.items():
         print(f"{name}: {r['identical_after_resume']}/{r['kill_points']} identical after resume "
               f"({r['killed_mid_run']} killed mid-run), {r['videos_lost']} lost, "

@@ -71,9 +71,8 @@ class RunStore:
         """Create the run directory or fail with a message that names the fix."""
         try:
             self.state.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            with tempfile.TemporaryFile(dir=self.root):  # a unique name: two runs may probe at once
+                pass
         except OSError as exc:
             raise OutputError(
                 f"cannot write to the output directory {self.root}: {exc.strerror or exc}. "
