@@ -5,15 +5,17 @@ caption file of 4 ids, on SmolLM2 with the transformers backend and sampling on,
 call) the script
 
 1. runs ``vidfast run`` once uninterrupted (the reference);
-2. for each of ``--kills`` kill points drawn at random (seeded) in the reference's wall time: starts
-   the same run into a fresh directory, sends SIGKILL to its process group at that moment, then runs it
-   again to completion (the resume);
+2. until ``--kills`` runs were killed mid-run, at moments drawn at random (seeded) in the reference's
+   wall time (``--by time``) or once a random number of the reference's stage results are stored,
+   plus 0-300 ms (``--by progress``, which reaches every depth however loaded the machine): starts the same run into a fresh directory, sends SIGKILL to its process group at that
+   moment, then runs it again to completion (the resume). A run that finished before its moment (the
+   shared machine got faster) counts as no kill and shrinks the window for the next draws;
 3. compares every output file of the resumed directory byte for byte with the reference
    (``vidfast.runtime.store.output_digests``: everything but report.json/report.html/locks), checks that
    the manifest lists every input exactly once with the reference's status, and that no JSONL output
    has a duplicated row.
 
-    python -m bench.bench_reliability [--kills 10] [--seed 0] [--recipes grounding,videochat]
+    python -m bench.bench_reliability [--kills 10] [--seed 0] [--recipes grounding,videochat] [--by time]
 
 Writes bench/results/reliability_<recipe>.json.
 """
@@ -96,21 +98,31 @@ def run_to_end(args: list[str], out: Path) -> float:
     return time.perf_counter() - t0
 
 
-def kill_at(args: list[str], out: Path, at_s: float) -> dict[str, Any]:
-    """Start the run, SIGKILL its process group after ``at_s`` seconds; what existed at the kill."""
+def stored_results(out: Path) -> int:
+    state = out / "state"
+    return sum(1 for _ in state.rglob("*.json")) if state.is_dir() else 0
+
+
+def kill_at(args: list[str], out: Path, at_s: float, after_results: int | None = None) -> dict[str, Any]:
+    """Start the run, SIGKILL its process group after ``at_s`` seconds (counted from when
+    ``after_results`` stage results are stored, when given); what existed at the kill."""
     proc = subprocess.Popen(vidfast_cmd(args, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=ENV, start_new_session=True)
+    start = time.perf_counter()
+    while after_results is not None and proc.poll() is None and stored_results(out) < after_results:
+        time.sleep(0.005)
     deadline = time.perf_counter() + at_s
     while time.perf_counter() < deadline and proc.poll() is None:
         time.sleep(0.01)
     finished = proc.poll() is not None
+    elapsed = time.perf_counter() - start
     if not finished:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    state = out / "state"
-    results = sum(1 for p in state.rglob("*.json")) if state.is_dir() else 0
+    results = stored_results(out)
     partial = sum(1 for p in out.rglob(".*.tmp")) if out.is_dir() else 0
-    return {"at_s": round(at_s, 3), "finished_before_kill": finished, "stage_results_at_kill": results,
+    return {"at_s": round(at_s, 3), "after_results": after_results, "elapsed_s": round(elapsed, 3), "finished_before_kill": finished,
+            "stage_results_at_kill": results,
             "partial_files_at_kill": partial, "report_at_kill": (out / "report.json").exists()}
 
 
@@ -135,39 +147,52 @@ def check(out: Path, ref: Path, ref_digests: dict[str, str], inputs: list[str]) 
     }
 
 
-def bench_recipe(recipe: str, kills: int, rng: random.Random) -> dict[str, Any]:
+def bench_recipe(recipe: str, kills: int, rng: random.Random, by: str) -> dict[str, Any]:
     base = WORK / recipe
     args, inputs = recipe_command(recipe, WORK / "inputs" / recipe)
     ref = base / "reference"
     shutil.rmtree(ref, ignore_errors=True)
     ref_wall = run_to_end(args, ref)
     ref_digests = output_digests(ref)
+    total = stored_results(ref)
     print(f"{recipe}: reference run {ref_wall:.1f} s, {len(ref_digests)} output files", flush=True)
-    points = []
-    for k in range(kills):
+    points: list[dict[str, Any]] = []
+    horizon = ref_wall  # kill times are drawn in [5%, 95%] of it; shrunk when a run finishes first
+    k = 0
+    while sum(not p["finished_before_kill"] for p in points) < kills and k < 3 * kills:
         out = base / f"kill_{k:02d}"
+        k += 1
         shutil.rmtree(out, ignore_errors=True)
-        at = rng.uniform(0.05, 0.95) * ref_wall
-        killed = kill_at(args, out, at)
+        if by == "time":
+            at, after = rng.uniform(0.05, 0.95) * horizon, None
+        else:  # once a random number of the reference's stage results are stored, plus 0-300 ms
+            at, after = rng.uniform(0.0, 0.3), rng.randint(0, total)
+        killed = kill_at(args, out, at, after)
+        if killed["finished_before_kill"]:  # the machine got faster: that was no kill, draw again
+            horizon = min(horizon, killed["elapsed_s"])
         resume_wall = run_to_end(args, out)
         result = {**killed, "resume_s": round(resume_wall, 2), **check(out, ref, ref_digests, inputs)}
         points.append(result)
-        print(f"  kill {k:2d} at {at:6.2f} s: {killed['stage_results_at_kill']:3d} stage results stored, "
+        first = " (finished first)" if killed["finished_before_kill"] else ""
+        when = f"{at:6.2f} s" if after is None else f"{after:3d} results + {at:4.2f} s"
+        print(f"  kill {k - 1:2d} at {when}{first}: {killed['stage_results_at_kill']:3d} stage results stored, "
               f"{killed['partial_files_at_kill']} partial files; resume {resume_wall:5.1f} s; "
               f"identical={result['identical']} dup_rows={result['duplicate_jsonl_rows']} "
               f"missing={len(result['videos_missing'])}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
     really_killed = [p for p in points if not p["finished_before_kill"]]
-    depth = sorted(p["stage_results_at_kill"] for p in points)
+    depth = sorted(p["stage_results_at_kill"] for p in really_killed)
     return {
         "inputs": len(inputs),
         "reference_wall_s": round(ref_wall, 2),
         "output_files_compared": len(ref_digests),
-        "stage_results_total": sum(1 for _ in (ref / "state").rglob("*.json")),
+        "kill_points_by": by,
+        "stage_results_total": total,
         "stage_results_at_kill": depth,
-        "kill_points": len(points),
+        "kill_attempts": len(points),
         "killed_mid_run": len(really_killed),
-        "identical_after_resume": sum(p["identical"] for p in points),
+        "identical_after_resume": sum(p["identical"] for p in really_killed),
+        "identical_after_rerun_of_finished": sum(p["identical"] for p in points if p["finished_before_kill"]),
         "duplicate_jsonl_rows": sum(p["duplicate_jsonl_rows"] for p in points),
         "videos_lost": sum(len(p["videos_missing"]) for p in points),
         "videos_listed_twice": sum(len(p["videos_listed_twice"]) for p in points),
@@ -181,16 +206,20 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recipes", default="grounding,videochat")
+    parser.add_argument("--by", choices=["time", "progress"], default="time",
+                        help="draw kill moments in the reference's wall time, or as a number of stored stage "
+                             "results (+ 0-300 ms): covers every depth whatever the machine's load")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    cmd = f"python -m bench.bench_reliability --kills {args.kills} --seed {args.seed} --recipes {args.recipes}"
+    cmd = (f"python -m bench.bench_reliability --kills {args.kills} --seed {args.seed} --recipes {args.recipes}"
+           f" --by {args.by}")
     results: dict[str, Any] = {}
     for name in args.recipes.split(","):
-        results[name] = bench_recipe(name, args.kills, rng)
+        results[name] = bench_recipe(name, args.kills, rng, args.by)
         path = write_result(f"reliability_{name}", {"command": cmd, "executor": "local", "recipe": results[name]})
     for name, r in results.items():
-        print(f"{name}: {r['identical_after_resume']}/{r['kill_points']} identical after resume "
-              f"({r['killed_mid_run']} killed mid-run), {r['videos_lost']} lost, "
+        print(f"{name}: {r['identical_after_resume']}/{r['killed_mid_run']} identical after kill -9 and resume "
+              f"({r['kill_attempts']} attempts), {r['videos_lost']} lost, "
               f"{r['duplicate_jsonl_rows']} duplicate rows")
     print("wrote", path)
 
