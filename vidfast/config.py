@@ -199,6 +199,7 @@ class RuntimeConfig:
     # directory, writing manifest.<i>-of-<n>.jsonl; `vidfast merge DIR` exports once all n are done.
     shard: str | None = None
     ray: RayConfig = field(default_factory=RayConfig)
+    report_html: bool = True  # write report.html (figures need the `report` extra: matplotlib)
 
 
 @dataclass

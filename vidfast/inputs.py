@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def _walk(directory: Path) -> list[str]:
     return found
 
 
+def _stat_ok(check: Callable[[], bool]) -> bool:
+    """``path.is_dir``/``is_file``, False for names the OS rejects (too long, NUL) - those inputs then
+    fail as videos with a clear reason instead of stopping the run."""
+    try:
+        return check()
+    except (OSError, ValueError):
+        return False
+
+
 def expand_inputs(inputs: list[str] | tuple[str, ...]) -> list[InputVideo]:
     """Every video named by ``inputs``, de-duplicated by absolute path, in a stable order."""
     if not inputs:
@@ -86,9 +96,9 @@ def expand_inputs(inputs: list[str] | tuple[str, ...]) -> list[InputVideo]:
     seen: set[str] = set()
     for raw in inputs:
         path = Path(raw).expanduser()
-        if path.is_dir():
+        if _stat_ok(path.is_dir):
             named = [(p, str(path)) for p in _walk(path)]
-        elif path.suffix.lower() in LIST_EXTENSIONS and path.is_file():
+        elif path.suffix.lower() in LIST_EXTENSIONS and _stat_ok(path.is_file):
             named = [(str((path.parent / p).expanduser()) if not os.path.isabs(p) else p, str(path))
                      for p in _read_list(path)]
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -14,13 +15,12 @@ from typing import Any
 
 import yaml
 
-from vidfast import __version__
+from vidfast import __version__, envs
 from vidfast.config import RunConfig, config_yaml, load_config
 from vidfast.errors import InputError
-from vidfast.inputs import expand_inputs
 from vidfast.logs import route_library_output
 from vidfast.recipes import ExportContext, Recipe, get_recipe
-from vidfast.recipes.llm_common import expand_llm_inputs
+from vidfast.recipes.llm_common import expand_run_inputs
 from vidfast.runtime.executor import (
     ExecutorOptions,
     LocalExecutor,
@@ -29,10 +29,13 @@ from vidfast.runtime.executor import (
     describe_stats,
     merge_stats,
 )
+from vidfast.runtime.lock import RunLock
 from vidfast.runtime.records import TaskError, VideoTask
 from vidfast.runtime.shards import Shard, find_shards, parse_shard
 from vidfast.runtime.stage import Stage, StageStats
 from vidfast.runtime.store import RunStore, atomic_write_json, atomic_write_jsonl, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,6 +73,7 @@ def build_report(cfg: RunConfig, outcome: RunOutcome, outputs: dict[str, str], s
         "stages": describe_stats(outcome.stage_stats),
         "fingerprints": outcome.fingerprints,
         "outputs": outputs,
+        "timeline": outcome.timeline,
     }
 
 
@@ -103,18 +107,20 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
     shard = parse_shard(cfg.runtime.shard)
     store = RunStore(output)
     store.prepare()
-    named = expand_llm_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)
-    tasks = [VideoTask(v.path, v.source) for v in expand_inputs(named)]
-    atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
-    with route_library_output(store.root, verbose=cfg.runtime.verbose):
-        if shard is not None:
-            return _run_shard(recipe, cfg, store, tasks, shard, started)
-        executor = make_executor(cfg, recipe.build_stages(cfg), store, on_checkpoint=store.write_manifest)
-        try:
-            outcome = executor.run(tasks)
-        finally:
-            store.write_manifest(tasks)  # whatever finished is recorded, even when the run is interrupted
-        return _export(recipe, cfg, store, outcome, started)
+    with RunLock(store.root, cfg.runtime.shard):  # one writer per run directory (per shard)
+        store.remove_partial_writes()  # temporary files of a killed run's unfinished writes
+        tasks = [VideoTask(v.path, v.source)
+                 for v in expand_run_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)]
+        atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
+        with route_library_output(store.root, verbose=cfg.runtime.verbose):
+            if shard is not None:
+                return _run_shard(recipe, cfg, store, tasks, shard, started)
+            executor = make_executor(cfg, recipe.build_stages(cfg), store, on_checkpoint=store.write_manifest)
+            try:
+                outcome = executor.run(tasks)
+            finally:
+                store.write_manifest(tasks)  # whatever finished is recorded, even when the run is interrupted
+            return _export(recipe, cfg, store, outcome, started)
 
 
 def _export(recipe: Recipe, cfg: RunConfig, store: RunStore, outcome: RunOutcome, started: float,
@@ -125,7 +131,20 @@ def _export(recipe: Recipe, cfg: RunConfig, store: RunStore, outcome: RunOutcome
     report["export"] = ctx.stats
     report.update(extra or {})
     atomic_write_json(store.root / "report.json", report)
+    if cfg.runtime.report_html and envs.flag("VIDFAST_REPORT_HTML"):
+        _write_html(store.root)
     return RunResult(store.root, report, outcome.tasks)
+
+
+def _write_html(root: Path) -> None:
+    """``report.html`` beside ``report.json``; a plotting problem never fails a finished run."""
+    from vidfast.run_report import write_report
+
+    try:
+        write_report(root)
+    except Exception as exc:  # noqa: BLE001 - the outputs and report.json are already written
+        log.warning("could not write %s/report.html (%s: %s); retry with `vidfast report %s`",
+                    root, type(exc).__name__, exc, root)
 
 
 def _shard_manifest(store: RunStore, shard: Shard, tasks: list[VideoTask], index: list[int]) -> None:
@@ -158,6 +177,13 @@ def merge(output: str | os.PathLike[str]) -> RunResult:
     """
     started = time.time()
     root = Path(output)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a run directory: give the -o directory the shards ran into")
+    with RunLock(root):  # exclusive: refused while any shard of the run still runs
+        return _merge_locked(root, started)
+
+
+def _merge_locked(root: Path, started: float) -> RunResult:
     count, shards = find_shards(root)
     if not count:
         raise InputError(f"{root} holds no shard manifests (manifest.<i>-of-<n>.jsonl): run the shards first "

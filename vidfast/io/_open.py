@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -25,6 +26,16 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 def check_path(path: str | os.PathLike[str]) -> Path:
     """The path as a Path, or a DecodeError if it is missing, a directory, empty or unreadable."""
     p = Path(path)
+    if "\x00" in str(p):
+        raise DecodeError("bad_name", f"{str(p)!r}: the path contains a NUL character; fix the input list.")
+    try:
+        os.stat(p)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise DecodeError(
+                "bad_name", f"{str(p)[:120]}...: the name is too long for the file system "
+                f"({len(os.fsencode(p.name))} bytes); fix the input list or rename the file."
+            ) from None
     if not p.exists():
         raise DecodeError(
             "missing", f"{p}: no such file; check the path (relative paths resolve from {os.getcwd()})."

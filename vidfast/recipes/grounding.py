@@ -30,6 +30,7 @@ from vidfast.grounding import (
     NegativeSpanConfig,
     cross_video_duplicates,
     grounding_rows,
+    keep_mask,
     scene_embeddings,
     select_captions,
 )
@@ -148,6 +149,12 @@ def export(ctx: ExportContext) -> dict[str, str]:
         atomic_write_jsonl(ctx.out_dir / "duplicates.jsonl", dups)
         files["duplicates"] = "duplicates.jsonl"
         ctx.stats["duplicate_scene_pairs"] = len(dups)
+    mask = keep_mask([r["clip_sim"] for r in filter_rows], selection_rule(ctx.config.grounding.selection),
+                     [r["video_fname"] for r in filter_rows])
+    sims: dict[str, list[float]] = {"kept": [], "dropped": []}  # the run report's caption-score histogram
+    for r, keep in zip(filter_rows, mask):
+        sims["kept" if keep else "dropped"].append(round(float(r["clip_sim"]), 4))
+    ctx.stats["clip_sim"] = sims
     ctx.stats.update({"captions_scored": len(filter_rows), "segments_selected": len(selected),
                       "grounding_rows": len(rows), "segments": stats.segments,
                       "no_context_kept": stats.no_context_kept,

@@ -28,6 +28,7 @@ from vidfast.captions import file_digest
 from vidfast.config import RunConfig
 from vidfast.recipes.base import ExportContext, Recipe
 from vidfast.recipes.llm_common import done, engine_fields, write_failures
+from vidfast.runtime.records import safe_file_stem
 from vidfast.runtime.stage import Stage
 from vidfast.runtime.store import atomic_write_json
 from vidfast.stages.generate import JudgeStage
@@ -110,7 +111,7 @@ def export(ctx: ExportContext) -> dict[str, str]:
     for item in items:
         for crit, resp in item["responses"].items():
             pair = [resp, item["qa_set"]]
-            atomic_write_json(ctx.out_dir / "judge" / crit / f"{item['key']}.json", pair)
+            atomic_write_json(ctx.out_dir / "judge" / crit / f"{safe_file_stem(item['key'])}.json", pair)
             combined.setdefault(crit, {})[item["key"]] = pair
     files = {}
     for crit, doc in combined.items():

@@ -3,12 +3,14 @@ per-video output id, and the failures file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from vidfast.captions import SIDECAR, file_digest, task_name
 from vidfast.config import RunConfig
 from vidfast.errors import ConfigError
+from vidfast.inputs import InputVideo, expand_inputs
 from vidfast.runtime.records import VideoTask
 from vidfast.runtime.store import atomic_write_jsonl
 from vidfast.stages.generate import CaptionsStage
@@ -65,9 +67,18 @@ def done(tasks: list[VideoTask], stage: str) -> list[VideoTask]:
 
 
 def _same_file(a: str, b: str | None) -> bool:
-    import os
-
     return bool(b) and b != SIDECAR and os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+
+
+def _default_inputs(inputs: Sequence[str], captions: str | None, predictions: str | None) -> Sequence[str]:
+    """``inputs``, or with none the predictions file (else the captions file) standing for them."""
+    if inputs:
+        return inputs
+    named = predictions or (captions if captions and captions != SIDECAR else None)
+    if named is None:
+        raise ConfigError("no INPUTS: name video files, directories or list files, or give "
+                          "--captions FILE / --predictions FILE to run over the ids they hold")
+    return [named]
 
 
 def expand_llm_inputs(
@@ -82,12 +93,7 @@ def expand_llm_inputs(
     from vidfast.captions import caption_ids
     from vidfast.stages.generate.judge import prediction_keys
 
-    if not inputs:
-        named = predictions or (captions if captions and captions != SIDECAR else None)
-        if named is None:
-            raise ConfigError("no INPUTS: name video files, directories or list files, or give "
-                              "--captions FILE / --predictions FILE to run over the ids they hold")
-        inputs = [named]
+    inputs = _default_inputs(inputs, captions, predictions)
     out: list[str] = []
     for item in inputs:
         if _same_file(item, predictions):
@@ -96,4 +102,29 @@ def expand_llm_inputs(
             out += caption_ids(str(captions))
         else:
             out.append(item)
+    return out
+
+
+def expand_run_inputs(
+    inputs: list[str] | tuple[str, ...], captions: str | None, predictions: str | None
+) -> list[InputVideo]:
+    """The run's videos: ``expand_inputs`` of every input, except that a caption or predictions file
+    named as an input stands for its ids, taken verbatim. An id is never treated as a path, so ids such
+    as ``..``, ``/tmp`` or ``list.txt`` name no directory to search and no list file to read."""
+    from vidfast.captions import caption_ids
+    from vidfast.stages.generate.judge import prediction_keys
+
+    inputs = _default_inputs(inputs, captions, predictions)
+    out: list[InputVideo] = []
+    seen: set[tuple[str, str]] = set()
+    for item in inputs:
+        if _same_file(item, predictions) or _same_file(item, captions):
+            ids = prediction_keys(str(predictions)) if _same_file(item, predictions) else caption_ids(str(captions))
+            found = [(("id", i), InputVideo(i, i)) for i in ids]
+        else:
+            found = [(("path", os.path.abspath(v.path)), v) for v in expand_inputs([item])]
+        for key, video in found:
+            if key not in seen:
+                seen.add(key)
+                out.append(video)
     return out

@@ -50,6 +50,7 @@ from vidfast.models import manifest_for
 from vidfast.models.tag2text import is_tagging_model, tagger_vocabulary
 from vidfast.recipes.base import ExportContext, Recipe
 from vidfast.recipes.llm_common import captions_stage, done, engine_fields, output_id, write_failures
+from vidfast.runtime.records import safe_file_stem
 from vidfast.runtime.stage import Stage
 from vidfast.runtime.store import atomic_write_json
 from vidfast.stages.caption import FrameCaptionStage
@@ -196,7 +197,7 @@ def export_semi(ctx: ExportContext) -> dict[str, str]:
         vid = output_id(task)
         preds = frame_predictions(task)
         if preds and PREDICTIONS not in task.data:  # pred_dir inputs are not copied back out
-            atomic_write_json(ctx.out_dir / "predictions" / f"{vid}.json", [p.to_original() for p in preds])
+            atomic_write_json(ctx.out_dir / "predictions" / f"{safe_file_stem(vid)}.json", [p.to_original() for p in preds])
             n_pred += 1
         dense = task.data.get(DENSE)
         if dense is not None and (dense["summary"] or dense["frames"]):
@@ -206,7 +207,7 @@ def export_semi(ctx: ExportContext) -> dict[str, str]:
                 "dense_caption": dense["summary"],
                 "frames": dense["frames"],
             }
-            atomic_write_json(ctx.out_dir / "dense_captions" / f"{vid}.json", doc)
+            atomic_write_json(ctx.out_dir / "dense_captions" / f"{safe_file_stem(vid)}.json", doc)
             n_dense += dense["summary"] is not None
             n_files += 1
     ctx.stats.update({"dense_captions": n_dense, "frame_predictions": n_pred})
@@ -220,10 +221,10 @@ def export(ctx: ExportContext) -> dict[str, str]:
     modes: Counter[str] = Counter()
     for task in done(ctx.tasks, STAGE):
         vid, res = output_id(task), task.data[STAGE]
-        atomic_write_json(ctx.out_dir / "per_video" / f"{vid}.json", res["qa"])
+        atomic_write_json(ctx.out_dir / "per_video" / f"{safe_file_stem(vid)}.json", res["qa"])
         flat += [{"video_id": vid, "q": it["Q"], "a": it["A"]} for it in res["qa"]]
         if res["descriptive"] is not None:
-            atomic_write_json(ctx.out_dir / "descriptive" / f"{vid}.json", res["descriptive"])
+            atomic_write_json(ctx.out_dir / "descriptive" / f"{safe_file_stem(vid)}.json", res["descriptive"])
             flat.append({"video_id": vid, "q": res["descriptive"]["Q"], "a": res["descriptive"]["A"]})
             n_desc += 1
         removed += res["dedup_removed"]

@@ -69,6 +69,9 @@ class RunOutcome:
     stage_stats: dict[str, StageStats]
     wall_s: float
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # per stage: when (seconds since the run started) each task left it, by outcome (ok, failed, cached,
+    # skipped) - the run report's throughput-over-time figure
+    timeline: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def chain_fingerprints(stages: Sequence[Stage]) -> dict[str, str]:
@@ -197,6 +200,11 @@ def check_stage_names(stages: Sequence[Stage]) -> None:
         raise VidfastError(f"stage names must be unique, got {names}")
 
 
+def _outcome(stage: str, task: VideoTask) -> str:
+    status = task.stage_status.get(stage)
+    return {DONE: "ok", CACHED: "cached", SKIPPED: "skipped"}.get(status or "", "failed")
+
+
 class _StageRunner:
     """The worker threads of one stage."""
 
@@ -212,6 +220,8 @@ class _StageRunner:
         self.alive = self.n_workers
         self.lock = threading.Lock()
         self.workers: list[StageWorker] = []
+        self.t0 = time.perf_counter()
+        self.events: list[tuple[float, str]] = []  # (seconds since t0, outcome); appends are atomic
 
     def aborted(self) -> bool:
         return bool(self.errors)
@@ -249,6 +259,8 @@ class _StageRunner:
                 batch, ended = self._next_batch(worker.stage.batch_size)
                 if batch:
                     worker.handle(batch)
+                    now = time.perf_counter() - self.t0
+                    self.events += [(now, _outcome(worker.stage.name, task)) for task in batch]
                     self._progress(len(batch))
                     for task in batch:
                         _put(self.outbox, task, self.aborted)
@@ -275,6 +287,12 @@ class _StageRunner:
             failed = sum(w.stats.failed for w in self.workers)
             if failed:
                 self.bar.set_postfix(failed=failed, refresh=False)
+
+    def timeline(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for t, outcome in sorted(self.events):
+            out.setdefault(outcome, []).append(round(t, 3))
+        return out
 
     def merged_stats(self) -> StageStats:
         return merge_stats([w.stats for w in self.workers])
@@ -304,6 +322,8 @@ class LocalExecutor:
                          stage_consumers(self.stages, i, prints), bars[i])
             for i, stage in enumerate(self.stages)
         ]
+        for r in runners:
+            r.t0 = t0
         try:
             threads = [t for r in runners for t in r.start()]
             feeder = threading.Thread(target=self._feed, args=(tasks, queues[0], errors), daemon=True)
@@ -317,7 +337,8 @@ class LocalExecutor:
         if errors:
             raise errors[0]
         stats = {r.stage.name: r.merged_stats() for r in runners}
-        return RunOutcome(tasks, stats, time.perf_counter() - t0, prints)
+        return RunOutcome(tasks, stats, time.perf_counter() - t0, prints,
+                          {r.stage.name: r.timeline() for r in runners})
 
     def _feed(self, tasks: list[VideoTask], inbox: queue.Queue, errors: list[BaseException]) -> None:
         aborted = lambda: bool(errors)  # noqa: E731

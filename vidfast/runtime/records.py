@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,30 @@ def video_id_for(path: str) -> str:
     absolute = os.path.abspath(path)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.splitext(os.path.basename(absolute))[0])
     digest = hashlib.sha1(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    stem = stem.lstrip(".")  # no hidden state files
     return f"{stem[:60] or 'video'}-{digest}"
+
+
+_SAFE_STEM = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+
+
+def safe_file_stem(name: str) -> str:
+    """A file name for an untrusted id (caption key, prediction key, file stem), collision-free.
+
+    An id of 1-100 characters from ``A-Z a-z 0-9 . _ -`` that does not start with ``.`` is used as is
+    (so ordinary ids such as ``v_QOlSCBRmfWY`` keep their usual file names). Any other id (``../``,
+    ``/abs/path``, NUL, spaces, shell characters, unicode, over 100 characters, empty, ``.``/``..``)
+    becomes ``<slug>~<hash>``: the id with every other character replaced by ``_`` (at most 60 kept)
+    and 12 hex digits of its SHA-1. An unchanged id never contains ``~``, so it never equals a
+    rewritten one, and two different rewritten ids differ in their hash. The result never contains a
+    path separator and never leaves the directory it is joined to. (Assumes a case-sensitive file
+    system, like the ids themselves.)
+    """
+    if _SAFE_STEM.fullmatch(name):
+        return name
+    slug = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name).lstrip(".")[:60]
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{slug or 'id'}~{digest}"
 
 
 @dataclass

@@ -55,7 +55,7 @@ def input_identity(path: str) -> str:
     """Size and modification time of an input file, or why it has none."""
     try:
         st = os.stat(path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         return f"unstat:{type(exc).__name__}"
     return f"{st.st_size}:{st.st_mtime_ns}"
 
@@ -71,14 +71,23 @@ class RunStore:
         """Create the run directory or fail with a message that names the fix."""
         try:
             self.state.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            with tempfile.TemporaryFile(dir=self.root):  # a unique name: two runs may probe at once
+                pass
         except OSError as exc:
             raise OutputError(
                 f"cannot write to the output directory {self.root}: {exc.strerror or exc}. "
                 "Choose a writable directory with -o/--output, or fix its permissions."
             ) from exc
+
+    def remove_partial_writes(self) -> int:
+        """Delete the temporary files of writes a killed run left unfinished (``.<name>.*.tmp``); call only
+        while holding the run's lock, when no other process can be writing. Returns how many."""
+        n = 0
+        for path in self.root.rglob(".*.tmp"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                n += 1
+        return n
 
     def _result_path(self, stage: str, task: VideoTask) -> Path:
         return self.state / stage / f"{task.video_id}.json"
@@ -137,3 +146,31 @@ class RunStore:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# Files of a run directory that record how the run went rather than what it produced.
+RUN_RECORD_FILES = ("report.json", "report.html", "report_files", "run.lock", "run.*-of-*.lock")
+
+
+def output_digests(root: str | os.PathLike[str]) -> dict[str, str]:
+    """SHA-256 of every file of a run directory except ``RUN_RECORD_FILES`` (timings, locks), by relative
+    path: two runs with the same inputs and configuration must give equal digests, however often they
+    were interrupted and resumed. ``manifest.jsonl`` is hashed with each stage's ``cached`` read as
+    ``done`` (it records which results a run reused, which is all a resumed run does differently)."""
+    import fnmatch
+    import hashlib
+
+    root = Path(root)
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or any(fnmatch.fnmatch(rel.parts[0], pat) for pat in RUN_RECORD_FILES):
+            continue
+        data = path.read_bytes()
+        if str(rel) == "manifest.jsonl":
+            rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+            for row in rows:
+                row["stages"] = {k: "done" if v == "cached" else v for k, v in row.get("stages", {}).items()}
+            data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        out[str(rel)] = hashlib.sha256(data).hexdigest()
+    return out

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from vidfast.captions import task_name
 from vidfast.errors import InputError
 from vidfast.llm import LLMRequest, LLMResult
-from vidfast.runtime.records import VideoTask
+from vidfast.runtime.records import VideoTask, safe_file_stem
 from vidfast.runtime.stage import Resources, Stage
 from vidfast.semiauto.frames import FramePrediction, read_predictions, summary_frames
 from vidfast.semiauto.regions import Region
@@ -82,7 +82,7 @@ class PredictionsDirStage(Stage):
     digest: str | None = None
 
     def process_item(self, task: VideoTask) -> dict[str, Any]:
-        path = Path(self.pred_dir) / f"{task_name(task.video)}.json"
+        path = Path(self.pred_dir) / f"{safe_file_stem(task_name(task.video))}.json"
         if not path.is_file():
             raise NoPredictions(f"no predictions for {task_name(task.video)!r}: {path} does not exist")
         frames = read_predictions(path)
