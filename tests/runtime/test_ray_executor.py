@@ -68,7 +68,7 @@ def test_grounding_on_ray_writes_exactly_what_the_local_executor_writes(tmp_path
     assert all(st["ok"] == 0 for st in stages.values()), stages
     after = _files(tmp_path / "ray")
     changed = sorted(n for n in on_ray if after[n] != on_ray[n])
-    assert changed == ["manifest.jsonl", "report.json"], changed  # stages now "cached"; timings
+    assert changed == ["manifest.jsonl", "report.json", "vidfast.log"], changed  # stages now "cached"; timings; log
 
 
 def test_a_stage_that_cannot_load_its_model_stops_the_run_with_its_error(tmp_path, synth_h264) -> None:

@@ -149,7 +149,7 @@ class RunStore:
 
 
 # Files of a run directory that record how the run went rather than what it produced.
-RUN_RECORD_FILES = ("report.json", "report.html", "report_files", "run.lock", "run.*-of-*.lock")
+RUN_RECORD_FILES = ("report.json", "report.html", "report_files", "run.lock", "run.*-of-*.lock", "vidfast.log")
 
 
 def output_digests(root: str | os.PathLike[str]) -> dict[str, str]:
