@@ -89,3 +89,23 @@ def test_sampled_rows_do_not_depend_on_their_batch(smollm2_engine):
     assert [c.text for c in batched] == [c.text for c in single]
     assert [c.tokens_out for c in batched] == [c.tokens_out for c in single]
     assert all(c.tokens_out <= 24 for c in batched)
+
+
+def test_preallocated_kv_layer_matches_concatenation():
+    """In-place KV writes (with growth past the headroom and row drops) hold what concatenation would."""
+    import torch
+    from transformers.cache_utils import DynamicLayer
+
+    from vidfast.llm.transformers_backend import PreallocatedLayer
+
+    pre, ref = PreallocatedLayer(headroom=2), DynamicLayer()
+    steps = [torch.randn(3, 2, 4, 5)] + [torch.randn(3, 2, 1, 5) for _ in range(4)]  # prompt, then 4 tokens
+    for k in steps:
+        got, want = pre.update(k, -k), ref.update(k, -k)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    keep = torch.tensor([0, 2])
+    pre.batch_select_indices(keep)
+    ref.batch_select_indices(keep)
+    k = torch.randn(2, 2, 1, 5)
+    got, want = pre.update(k, k), ref.update(k, k)
+    assert torch.equal(got[0], want[0]) and pre.get_seq_length() == ref.get_seq_length() == 9
