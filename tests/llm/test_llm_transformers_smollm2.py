@@ -41,7 +41,9 @@ def test_judge_batch_is_valid_or_recorded(smollm2_engine, record_property):
     stats = smollm2_engine.stats["judge_correctness"]
     record_property("judge_first_try_valid", stats.first_try_valid / stats.requests)
     assert stats.first_try_valid + stats.valid_after_retries + stats.failed == len(reqs)
-    assert stats.first_try_valid >= 2  # grammar (or forced JSON prefix) + tiny schema: mostly valid on the first try
+    assert (
+        stats.first_try_valid >= 2
+    )  # grammar (or forced JSON prefix) + tiny schema: mostly valid on the first try
 
 
 def test_condense_batch(smollm2_engine, record_property):
