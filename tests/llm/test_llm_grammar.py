@@ -134,11 +134,12 @@ def test_every_prompt_schema_gives_valid_json_first_try(smollm2_engine, record_p
         req = spec.request(key=task, **values)
         reqs.append(replace(req, output=output, sampling=replace(req.sampling, max_tokens=budget, seed=1)))
     engine = smollm2_engine
-    retries, engine.max_retries = engine.max_retries, 0
+    # the engine is shared by the session: leave its retry setting and task counters as they were
+    retries, stats, engine.max_retries, engine.stats = engine.max_retries, engine.stats, 0, {}
     try:
         results = engine.generate(reqs)
     finally:
-        engine.max_retries = retries
+        engine.max_retries, engine.stats = retries, stats
     bad = {r.key: (r.error, r.text) for r in results if not r.ok}
     assert not bad
     for r in results:
