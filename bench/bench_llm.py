@@ -316,7 +316,11 @@ def write_merged(out: dict[str, Any], args: argparse.Namespace) -> Path:
         # a section from the older single-run layout gets that run's description
         kept.setdefault(
             "run",
-            {k: previous.get(k) for k in ("date", "command", "machine", "note") if previous.get(k) is not None},
+            {
+                k: previous.get(k)
+                for k in ("date", "command", "machine", "note")
+                if previous.get(k) is not None
+            },
         )
         kept["kept"] = "not rerun by the latest command; measured by the run described in its `run`"
         sections[backend] = kept

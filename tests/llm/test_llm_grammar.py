@@ -18,7 +18,10 @@ from vidfast.llm.grammar import apply_bitmask, closed_schema, unpack_bitmask
 from vidfast.llm.prompts import available_tasks, load_prompt, with_word_patterns
 from vidfast.llm.types import OutputSpec
 
-TOKENS_PER_WORD, TOKENS_PER_FIELD = 3, 8  # generous upper bounds for SmolLM2's tokenizer (as in test_llm_prompts)
+TOKENS_PER_WORD, TOKENS_PER_FIELD = (
+    3,
+    8,
+)  # generous upper bounds for SmolLM2's tokenizer (as in test_llm_prompts)
 
 
 def test_unpack_bitmask_bit_order():
@@ -70,7 +73,11 @@ def _allowed_ids(grammar, matcher) -> list[int]:
 
 def test_mask_admits_exactly_the_schema_texts(json_grammar):
     tok, grammar = json_grammar
-    schema = {"type": "object", "properties": {"pred": {"type": "string", "enum": ["yes", "no"]}}, "required": ["pred"]}
+    schema = {
+        "type": "object",
+        "properties": {"pred": {"type": "string", "enum": ["yes", "no"]}},
+        "required": ["pred"],
+    }
     texts = ['{"pred": "yes"}', '{"pred": "no"}']  # compact separators, no free whitespace, no extra keys
     matcher = grammar.matcher(schema)
     first = _allowed_ids(grammar, matcher)
@@ -127,16 +134,19 @@ def test_every_prompt_schema_gives_valid_json_first_try(smollm2_engine, record_p
         req = spec.request(key=task, **values)
         reqs.append(replace(req, output=output, sampling=replace(req.sampling, max_tokens=budget, seed=1)))
     engine = smollm2_engine
-    retries, engine.max_retries = engine.max_retries, 0
+    # the engine is shared by the session: leave its retry setting and task counters as they were
+    retries, stats, engine.max_retries, engine.stats = engine.max_retries, engine.stats, 0, {}
     try:
         results = engine.generate(reqs)
     finally:
-        engine.max_retries = retries
+        engine.max_retries, engine.stats = retries, stats
     bad = {r.key: (r.error, r.text) for r in results if not r.ok}
     assert not bad
     for r in results:
         assert json.loads(r.text) == r.data  # strict JSON: the whole answer, nothing around it
-        assert r.text == json.dumps(r.data, ensure_ascii=False)  # compact ", " / ": " layout, no whitespace runs
+        assert r.text == json.dumps(
+            r.data, ensure_ascii=False
+        )  # compact ", " / ": " layout, no whitespace runs
     record_property("tasks", len(results))
 
 

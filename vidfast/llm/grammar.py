@@ -68,7 +68,9 @@ class JsonGrammar:
     exceed the tokenizer's size); ``stop_ids`` end an answer (allowed once the JSON is complete).
     """
 
-    def __init__(self, hf_tokenizer: Any, vocab: int, stop_ids: list[int], threads: int | None = None) -> None:
+    def __init__(
+        self, hf_tokenizer: Any, vocab: int, stop_ids: list[int], threads: int | None = None
+    ) -> None:
         import llguidance
         import llguidance.hf
 
@@ -85,7 +87,9 @@ class JsonGrammar:
         key = schema_key(schema)
         template = self._compiled.get(key)
         if template is None:
-            grammar = self._ll.LLMatcher.grammar_from_json_schema(closed_schema(schema), defaults=_JSON_OPTIONS)
+            grammar = self._ll.LLMatcher.grammar_from_json_schema(
+                closed_schema(schema), defaults=_JSON_OPTIONS
+            )
             template = self._ll.LLMatcher(self.tokenizer, grammar, log_level=0)
             if template.is_error():
                 raise GrammarError(f"{ENGINE} cannot compile the answer schema: {template.get_error()}")

@@ -108,9 +108,7 @@ class PreallocatedLayer(DynamicLayer):
 class _Rows:
     """Per-request decoding state of one batch (indexed by the request's row in the batch)."""
 
-    def __init__(
-        self, batch: list[LLMRequest], device: str, vocab: int, grammar: JsonGrammar | None
-    ) -> None:
+    def __init__(self, batch: list[LLMRequest], device: str, vocab: int, grammar: JsonGrammar | None) -> None:
         samp = [r.sampling for r in batch]
         # with a grammar each JSON row has its own matcher; without, a forced JSON prefix steers it
         self.matchers = [grammar.matcher(r.schema) if grammar and r.schema else None for r in batch]
@@ -173,7 +171,9 @@ class TransformersEngine(LLMEngine):
         self._prefix_kv: OrderedDict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = OrderedDict()
         vocab = self.model.get_output_embeddings().weight.shape[0]
         self.grammar = (
-            JsonGrammar(self.tokenizer, vocab, sorted(self.stop_ids)) if grammar and grammar_engine() else None
+            JsonGrammar(self.tokenizer, vocab, sorted(self.stop_ids))
+            if grammar and grammar_engine()
+            else None
         )
         self.grammar_engine = grammar_engine() if self.grammar else None  # which engine constrains JSON
 
@@ -200,7 +200,9 @@ class TransformersEngine(LLMEngine):
         order = sorted(runnable, key=lambda i: len(encoded[i][1]))
         for k in range(0, len(order), self.batch_size):
             idxs = order[k : k + self.batch_size]
-            for i, comp in zip(idxs, self._run_batch([requests[i] for i in idxs], [encoded[i] for i in idxs])):
+            for i, comp in zip(
+                idxs, self._run_batch([requests[i] for i in idxs], [encoded[i] for i in idxs])
+            ):
                 out[i] = comp
         return [c if c is not None else Completion("", error="not run") for c in out]
 
