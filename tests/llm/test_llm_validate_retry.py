@@ -145,3 +145,19 @@ def test_word_limits_reach_string_arrays_and_long_words():
         check_output({"caption": "A " + "-".join(["jack"] * 8) + "-and-more"}, cond)
     with pytest.raises(OutputInvalid, match=r"schema violation at caption: .* does not match"):
         check_output({"caption": "(a dog) runs"}, cond)  # must start with a letter or digit
+
+
+def test_distinct_items_are_required_where_the_prompt_asks() -> None:
+    spec = load_prompt("videochat2_mcq").output
+    assert spec.distinct
+    ok = {"question": "What moves?", "answer": "a red square", "distractors": ["a blue disc", "a dog", "a car"]}
+    assert check_output(ok, spec) == ok
+    repeat = {**ok, "distractors": ["a blue disc", "A Blue disc.", "a car"]}
+    with pytest.raises(OutputInvalid, match="repeats another item"):
+        check_output(repeat, spec)
+    answer_again = {**ok, "distractors": ["a blue disc", "A red square", "a car"]}
+    with pytest.raises(OutputInvalid, match="repeats the answer"):
+        check_output(answer_again, spec)
+    # a prompt whose items may repeat is not affected
+    qa = load_prompt("summary_qa").output
+    assert not qa.distinct

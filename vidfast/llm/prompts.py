@@ -3,7 +3,9 @@
 A prompt file holds ``task``, ``inputs`` (the placeholder names the caller must supply), ``system``
 and ``user`` templates using ``{name}`` placeholders (literal braces doubled), the answer
 ``schema``, ``items`` (exact count) with ``items_key`` (the array holding them, if any),
-optional ``word_limits`` and ``example`` (rendered into the reserved ``{format}`` placeholder), and
+optional ``word_limits``, ``distinct`` (the ``items_key`` strings must differ from each other and
+from the answer's other string fields, e.g. multiple-choice distractors; checked by the validator, so
+a repeat is re-sampled) and ``example`` (rendered into the reserved ``{format}`` placeholder), and
 ``sampling`` defaults (``temperature``, ``top_p``, ``max_tokens``, ``frequency_penalty``).
 
 ``word_limits`` (``{field: [min, max]}``, a field being a string property or an array of strings)
@@ -41,6 +43,7 @@ _KEYS = {
     "items",
     "items_key",
     "word_limits",
+    "distinct",
     "example",
     "sampling",
 }
@@ -188,7 +191,10 @@ def _output_spec(doc: dict[str, Any], source: str) -> OutputSpec | None:
             raise _fail(source, f"items_key {key!r} is not an array property of the schema")
         arr["minItems"] = arr["maxItems"] = items  # one source of truth for the count
     limits = {k: (int(v[0]), int(v[1])) for k, v in (doc.get("word_limits") or {}).items()}
-    return OutputSpec(schema=schema, items=items, items_key=key, word_limits=limits)
+    distinct = bool(doc.get("distinct", False))
+    if distinct and key is None:
+        raise _fail(source, "distinct needs items_key (the array whose items must differ)")
+    return OutputSpec(schema=schema, items=items, items_key=key, word_limits=limits, distinct=distinct)
 
 
 def _with_patterns(output: OutputSpec | None, source: str) -> OutputSpec | None:

@@ -40,6 +40,9 @@ class OutputSpec:
     items: int = 1
     items_key: str | None = None
     word_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the string items must differ from each other and from the answer's other string fields
+    # (case and spacing ignored): e.g. multiple-choice distractors that repeat each other or the answer
+    distinct: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,26 @@ def _check_count(value: Any, spec: OutputSpec) -> None:
         )
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".")
+
+
+def _check_distinct(value: Any, spec: OutputSpec) -> None:
+    """``spec.distinct``: the string items differ from each other and from the other string fields."""
+    if not spec.distinct or not isinstance(value, dict) or not isinstance(value.get(spec.items_key), list):
+        return
+    seen = {_norm(v): k for k, v in value.items() if k != spec.items_key and isinstance(v, str)}
+    for item in value[spec.items_key]:
+        if not isinstance(item, str):
+            continue
+        key = _norm(item)
+        if key in seen:
+            other = seen[key]
+            raise OutputInvalid(f"{spec.items_key} item {item!r} repeats "
+                                f"{'another item' if other == spec.items_key else 'the ' + other}")
+        seen[key] = spec.items_key
+
+
 def _check_words(value: Any, limits: dict[str, tuple[int, int]]) -> None:
     """Word counts of every field named in ``limits`` (a string, or each string of a list), anywhere in the answer."""
     if not limits:
@@ -108,6 +128,8 @@ def check_output(value: Any, spec: OutputSpec, allow_placeholders: bool = False)
     """
     _check_count(value, spec)
     _check_words(value, spec.word_limits)
+    if not allow_placeholders:
+        _check_distinct(value, spec)
     if not allow_placeholders:
         _check_placeholders(value)
     try:
