@@ -48,7 +48,7 @@ CANNED = {
     "videochat2_mcq": {
         "question": "What does the man open?",
         "answer": "a red door",
-        "distractors": ["a window", "A RED DOOR", "a fridge"],
+        "distractors": ["a window", "a fridge", "a chair"],  # a repeat is re-sampled (test_llm_validate_retry)
     },
 }
 
@@ -135,7 +135,7 @@ def test_videochat2_formats(canned: list[str], caption_file: Path, tmp_path: Pat
         r"Question: What does the man open\?\nOptions:\n\(A\) .+\n\(B\) .+\n\(C\) .+", qa["q"]
     )
     options = sorted(line[4:] for line in qa["q"].split("\n")[2:])
-    assert options == ["a fridge", "a red door", "a window"]  # the answer's case-variant was not a distractor
+    assert options == ["a fridge", "a red door", "a window"]  # the first mcq_options - 1 distractors
     letter = qa["a"][1]
     assert qa["a"] == f"({letter}) a red door" and f"({letter}) a red door" in qa["q"]
     assert result.report["export"]["instructions_source"] == "llm"

@@ -15,6 +15,13 @@ class NoCaption(InputError):
     """A run input has no caption in the caption file (or no sidecar)."""
 
 
+def raise_if_caption_missing(task: VideoTask, source: str | None, why: str) -> None:
+    """For a stage that found nothing else to work from: the optional caption's absence is the reason."""
+    missing = (task.data.get(source) or {}).get("missing") if source else None
+    if missing:
+        raise NoCaption(f"{missing}, and {why}")
+
+
 @dataclass
 class CaptionsStage(Stage):
     """Look up each video's caption: ``captions`` is a JSON file path or ``sidecar``.

@@ -26,6 +26,7 @@ from vidfast.semiauto.frames import FramePrediction, read_predictions, summary_f
 from vidfast.semiauto.regions import Region
 from vidfast.semiauto.tags import matcher
 from vidfast.stages.generate.base import LLMInvalid, LLMStage, all_failed, failure_entry
+from vidfast.stages.generate.captions import raise_if_caption_missing
 
 PREDICTIONS = "frame_predictions"
 SUMMARY_TASK = "dense_caption_summary"
@@ -119,6 +120,7 @@ class DenseCaptionStage(LLMStage):
             if not has_gt:
                 raise all_failed(failures)
         elif not has_gt:
+            raise_if_caption_missing(task, self.gt_source, "no key frame to summarise")
             raise LLMInvalid("no key frame produced a caption or a region caption to summarise")
         self.stats.add("regions_kept", sum(len(r["regions"]) for r in records))
         self.stats.add("regions_dropped", sum(len(r["regions_dropped"]) for r in records))

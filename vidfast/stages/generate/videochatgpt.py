@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from vidfast.llm import LLMRequest, LLMResult
 from vidfast.runtime.records import VideoTask
 from vidfast.stages.generate.base import LLMInvalid, LLMStage, all_failed, failure_entry
+from vidfast.stages.generate.captions import raise_if_caption_missing
 from vidfast.stages.models import shared_model
 
 QA_SLOTS = (("summary", "summary_qa"), ("description", "description_qa"), ("creative", "creative_qa"))
@@ -102,6 +103,7 @@ class VideoChatGPTQAStage(LLMStage):
 
     def assign(self, task: VideoTask, results: dict[str, LLMResult]) -> dict[str, Any]:
         if not results:
+            raise_if_caption_missing(task, self.source, "no dense caption of its frames to write QA from")
             raise LLMInvalid(f"{task.video}: no caption and no dense caption to write QA from")
         failures = [failure_entry(r) for r in results.values() if not r.ok]
         if len(failures) == len(results):
