@@ -21,7 +21,7 @@ class ModelTagStage(Stage):
 
     name: ClassVar[str] = "frame_tags"
     uses: ClassVar[tuple[str, ...]] = ("key_frames",)
-    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=2.0)
+    resources: ClassVar[Resources] = Resources(cpus=1.0, gpus=0.25, memory_gb=2.0)
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int] = 8
     performance_fields: ClassVar[frozenset[str]] = frozenset({"encode_batch", "lazy_load"})
