@@ -82,7 +82,7 @@ def test_prompt_loads_renders_and_schema_is_valid(task):
     assert "{" in text  # the rendered format example
     if spec.output.items_key:
         arr = spec.output.schema["properties"][spec.output.items_key]
-        assert arr["minItems"] == arr["maxItems"] == spec.output.items
+        assert arr["minItems"] == arr["maxItems"] == spec.output.written
 
 
 def test_item_counts_follow_the_tasks():
@@ -125,6 +125,7 @@ def test_braces_in_values_are_kept_literally():
         ({"schema": {"type": "object", "properties": {"Q": {"type": "strin"}}}}, "invalid JSON schema"),
         ({"items_key": "qa", "items": 3}, "not an array property"),
         ({"colour": "red"}, r"unknown keys \['colour'\]"),
+        ({"candidates": 5}, r"candidates \(5\) needs distinct: true"),
         ({"word_limits": {"R": [1, 5]}}, r"word_limits \['R'\] name no string"),
         ({"word_limits": {"Q": [0, 5]}}, r"word limits need 1 <= min <= max"),
     ],

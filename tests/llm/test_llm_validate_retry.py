@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from vidfast.llm.base import LLMEngine
@@ -135,11 +137,11 @@ def test_word_limits_reach_string_arrays_and_long_words():
     ok = {
         "question": "What is he holding?",
         "answer": "a red umbrella",
-        "distractors": ["a bag", "a hat", "a cup"],
+        "distractors": ["a bag", "a hat", "a cup", "a pen", "a box"],
     }
-    assert check_output(ok, mcq) == ok
+    assert check_output(ok, mcq) == {**ok, "distractors": ["a bag", "a hat", "a cup"]}
     with pytest.raises(OutputInvalid, match=r"field 'distractors' has 13 words; the task needs 1-12"):
-        check_output({**ok, "distractors": ["a bag", " ".join(["w"] * 13), "a cup"]}, mcq)
+        check_output({**ok, "distractors": ["a bag", " ".join(["w"] * 13), "a cup", "a pen", "a box"]}, mcq)
     cond = load_prompt("clip_caption_condense").output
     with pytest.raises(OutputInvalid, match=r"has a 48-character word .*at most 30 characters"):
         check_output({"caption": "A " + "-".join(["jack"] * 8) + "-and-more"}, cond)
@@ -149,15 +151,27 @@ def test_word_limits_reach_string_arrays_and_long_words():
 
 def test_distinct_items_are_required_where_the_prompt_asks() -> None:
     spec = load_prompt("videochat2_mcq").output
-    assert spec.distinct
-    ok = {"question": "What moves?", "answer": "a red square", "distractors": ["a blue disc", "a dog", "a car"]}
-    assert check_output(ok, spec) == ok
-    repeat = {**ok, "distractors": ["a blue disc", "A Blue disc.", "a car"]}
+    assert spec.distinct and spec.candidates == 5 and spec.items == 3
+    assert spec.schema["properties"]["distractors"]["minItems"] == 5  # the model writes every candidate
+    ok = {"question": "What moves?", "answer": "a red square",
+          "distractors": ["a blue disc", "a dog", "a car", "a tree", "a cup"]}
+    assert check_output(ok, spec) == {**ok, "distractors": ["a blue disc", "a dog", "a car"]}
+    # repeats (of each other or of the answer, case/spacing/full stop ignored) are dropped, order kept
+    repeats = {**ok, "distractors": ["a blue disc", "A Blue disc.", "A red square", "a car", "a cup"]}
+    assert check_output(repeats, spec)["distractors"] == ["a blue disc", "a car", "a cup"]
+    too_few = {**ok, "distractors": ["a blue disc", "A Blue disc.", "a red square", "a car", "a car"]}
+    with pytest.raises(OutputInvalid, match=r"2 distinct of 5 candidates, 3 needed .*repeats the answer"):
+        check_output(too_few, spec)
+    with pytest.raises(OutputInvalid, match="expected exactly 5 item"):
+        check_output({**ok, "distractors": ok["distractors"][:3]}, spec)
+    # without candidates any repeat is invalid
+    strict = replace(spec, candidates=None, schema={**spec.schema, "properties": {
+        **spec.schema["properties"], "distractors": {**spec.schema["properties"]["distractors"],
+                                                     "minItems": 3, "maxItems": 3}}})
     with pytest.raises(OutputInvalid, match="repeats another item"):
-        check_output(repeat, spec)
-    answer_again = {**ok, "distractors": ["a blue disc", "A red square", "a car"]}
+        check_output({**ok, "distractors": ["a blue disc", "A Blue disc.", "a car"]}, strict)
     with pytest.raises(OutputInvalid, match="repeats the answer"):
-        check_output(answer_again, spec)
+        check_output({**ok, "distractors": ["a blue disc", "A red square", "a car"]}, strict)
     # a prompt whose items may repeat is not affected
     qa = load_prompt("summary_qa").output
     assert not qa.distinct

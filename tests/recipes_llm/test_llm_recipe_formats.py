@@ -48,7 +48,8 @@ CANNED = {
     "videochat2_mcq": {
         "question": "What does the man open?",
         "answer": "a red door",
-        "distractors": ["a window", "a fridge", "a chair"],  # a repeat is re-sampled (test_llm_validate_retry)
+        # 5 candidates: the repeats of the answer and of "a window" are dropped, the first 3 distinct kept
+        "distractors": ["a window", "A red door", "a fridge", "a window.", "a chair"],
     },
 }
 

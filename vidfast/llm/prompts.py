@@ -5,7 +5,8 @@ and ``user`` templates using ``{name}`` placeholders (literal braces doubled), t
 ``schema``, ``items`` (exact count) with ``items_key`` (the array holding them, if any),
 optional ``word_limits``, ``distinct`` (the ``items_key`` strings must differ from each other and
 from the answer's other string fields, e.g. multiple-choice distractors; checked by the validator, so
-a repeat is re-sampled) and ``example`` (rendered into the reserved ``{format}`` placeholder), and
+a repeat is re-sampled), ``candidates`` (with ``distinct``: the model writes this many entries and the
+first ``items`` distinct ones are kept, so a small model's repeat is dropped instead of re-sampled) and ``example`` (rendered into the reserved ``{format}`` placeholder), and
 ``sampling`` defaults (``temperature``, ``top_p``, ``max_tokens``, ``frequency_penalty``).
 
 ``word_limits`` (``{field: [min, max]}``, a field being a string property or an array of strings)
@@ -44,6 +45,7 @@ _KEYS = {
     "items_key",
     "word_limits",
     "distinct",
+    "candidates",
     "example",
     "sampling",
 }
@@ -185,16 +187,20 @@ def _output_spec(doc: dict[str, Any], source: str) -> OutputSpec | None:
     except jsonschema.SchemaError as exc:
         raise _fail(source, f"invalid JSON schema: {exc.message}") from None
     items, key = int(doc.get("items", 1)), doc.get("items_key")
+    candidates = int(doc["candidates"]) if doc.get("candidates") is not None else None
+    if candidates is not None and (not doc.get("distinct") or candidates < items):
+        raise _fail(source, f"candidates ({candidates}) needs distinct: true and at least items ({items})")
     if key is not None:
         arr = schema.get("properties", {}).get(key)
         if not arr or arr.get("type") != "array":
             raise _fail(source, f"items_key {key!r} is not an array property of the schema")
-        arr["minItems"] = arr["maxItems"] = items  # one source of truth for the count
+        arr["minItems"] = arr["maxItems"] = candidates or items  # one source of truth for the count
     limits = {k: (int(v[0]), int(v[1])) for k, v in (doc.get("word_limits") or {}).items()}
     distinct = bool(doc.get("distinct", False))
     if distinct and key is None:
         raise _fail(source, "distinct needs items_key (the array whose items must differ)")
-    return OutputSpec(schema=schema, items=items, items_key=key, word_limits=limits, distinct=distinct)
+    return OutputSpec(schema=schema, items=items, items_key=key, word_limits=limits, distinct=distinct,
+                      candidates=candidates)
 
 
 def _with_patterns(output: OutputSpec | None, source: str) -> OutputSpec | None:

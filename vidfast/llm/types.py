@@ -43,6 +43,14 @@ class OutputSpec:
     # the string items must differ from each other and from the answer's other string fields
     # (case and spacing ignored): e.g. multiple-choice distractors that repeat each other or the answer
     distinct: bool = False
+    # with ``distinct``: the model writes this many candidates (>= items) and the validator keeps the
+    # first ``items`` distinct ones, so one repeated candidate does not cost a whole re-sample
+    candidates: int | None = None
+
+    @property
+    def written(self) -> int:
+        """How many entries the model writes into ``items_key`` (``candidates``, else ``items``)."""
+        return self.candidates or self.items
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,9 @@ def _check_count(value: Any, spec: OutputSpec) -> None:
     ):
         return  # the schema check reports the missing or mistyped array
     got = len(_items(value, spec))
-    if got != spec.items:
+    if got != spec.written:
         raise OutputInvalid(
-            f"expected exactly {spec.items} item(s) in {spec.items_key or 'the answer'}, got {got}"
+            f"expected exactly {spec.written} item(s) in {spec.items_key or 'the answer'}, got {got}"
         )
 
 
@@ -56,20 +56,33 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split()).rstrip(".")
 
 
-def _check_distinct(value: Any, spec: OutputSpec) -> None:
-    """``spec.distinct``: the string items differ from each other and from the other string fields."""
+def _check_distinct(value: Any, spec: OutputSpec) -> Any:
+    """``spec.distinct``: the string items differ from each other and from the other string fields.
+
+    Without ``candidates`` a repeat is invalid. With them, repeats are dropped and the first
+    ``items`` distinct entries are kept (the answer is returned with that shorter list); too few
+    distinct ones is invalid."""
     if not spec.distinct or not isinstance(value, dict) or not isinstance(value.get(spec.items_key), list):
-        return
+        return value
     seen = {_norm(v): k for k, v in value.items() if k != spec.items_key and isinstance(v, str)}
+    kept, repeats = [], []
     for item in value[spec.items_key]:
-        if not isinstance(item, str):
-            continue
-        key = _norm(item)
-        if key in seen:
+        key = _norm(item) if isinstance(item, str) else None
+        if key is not None and key in seen:
             other = seen[key]
-            raise OutputInvalid(f"{spec.items_key} item {item!r} repeats "
-                                f"{'another item' if other == spec.items_key else 'the ' + other}")
-        seen[key] = spec.items_key
+            repeats.append(f"{item!r} repeats {'another item' if other == spec.items_key else 'the ' + other}")
+            if spec.candidates is None:
+                raise OutputInvalid(f"{spec.items_key} item {repeats[0]}")
+            continue
+        if key is not None:
+            seen[key] = spec.items_key
+        kept.append(item)
+    if spec.candidates is None:
+        return value
+    if len(kept) < spec.items:
+        raise OutputInvalid(f"{spec.items_key}: {len(kept)} distinct of {spec.candidates} candidates, "
+                            f"{spec.items} needed ({'; '.join(repeats)})")
+    return {**value, spec.items_key: kept[: spec.items]}
 
 
 def _check_words(value: Any, limits: dict[str, tuple[int, int]]) -> None:
@@ -121,7 +134,8 @@ def _check_placeholders(value: Any) -> None:
 
 
 def check_output(value: Any, spec: OutputSpec, allow_placeholders: bool = False) -> Any:
-    """Validate a parsed answer: exact item count, word limits, no copied '...' placeholders, schema.
+    """Validate a parsed answer: exact item count, word limits, no copied '...' placeholders, schema,
+    distinct items (returns the answer, with ``candidates`` trimmed to the first distinct ``items``).
 
     The word limits are also ``pattern``s of the schema (see ``prompts.word_pattern``); they and
     the placeholders are checked first so the error names the rule instead of quoting a regex.
@@ -129,14 +143,14 @@ def check_output(value: Any, spec: OutputSpec, allow_placeholders: bool = False)
     _check_count(value, spec)
     _check_words(value, spec.word_limits)
     if not allow_placeholders:
-        _check_distinct(value, spec)
-    if not allow_placeholders:
         _check_placeholders(value)
     try:
         jsonschema.validate(value, spec.schema)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "<root>"
         raise OutputInvalid(f"schema violation at {where}: {exc.message[:200]}") from None
+    if not allow_placeholders:
+        value = _check_distinct(value, spec)
     return value
 
 
