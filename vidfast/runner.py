@@ -36,6 +36,9 @@ from vidfast.runtime.stage import Stage, StageStats
 from vidfast.runtime.store import RunStore, atomic_write_json, atomic_write_jsonl, atomic_write_text
 
 log = logging.getLogger(__name__)
+# A shard starting beside others deletes only temporary files older than this (a killed run's leftovers);
+# a live write renames its file into place within moments.
+SHARD_TMP_GRACE_S = 600.0
 
 
 @dataclass
@@ -108,7 +111,9 @@ def run_config(inputs: list[str] | tuple[str, ...], output: str | os.PathLike[st
     store = RunStore(output)
     store.prepare()
     with RunLock(store.root, cfg.runtime.shard):  # one writer per run directory (per shard)
-        store.remove_partial_writes()  # temporary files of a killed run's unfinished writes
+        # temporary files of a killed run's unfinished writes (a shard spares recent ones: the other
+        # shards, running beside it in this directory, may be writing them right now)
+        store.remove_partial_writes(0.0 if shard is None else SHARD_TMP_GRACE_S)
         tasks = [VideoTask(v.path, v.source)
                  for v in expand_run_inputs(list(inputs), cfg.llm.captions, cfg.llm.predictions)]
         atomic_write_text(store.root / "config.yaml", config_yaml(cfg))
@@ -180,6 +185,7 @@ def merge(output: str | os.PathLike[str]) -> RunResult:
     if not root.is_dir():
         raise InputError(f"{root} is not a run directory: give the -o directory the shards ran into")
     with RunLock(root):  # exclusive: refused while any shard of the run still runs
+        RunStore(root).remove_partial_writes()
         return _merge_locked(root, started)
 
 

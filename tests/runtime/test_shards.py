@@ -83,3 +83,24 @@ def test_shards_are_balanced_and_independent_of_input_order() -> None:
     for bad in ("4/4", "-1/2", "1", "a/b", "0/0"):
         with pytest.raises(ConfigError, match="runtime.shard must be i/n"):
             parse_shard(bad)
+
+
+def test_a_starting_shard_spares_the_temporary_files_of_shards_running_beside_it(tmp_path, synth_h264) -> None:
+    """Shards share the directory: one starting must not delete another's write in progress (a fresh
+    ``.*.tmp``), while a killed run's old leftovers go; ``merge`` (exclusive) removes them all."""
+    import os
+    import time
+
+    out = tmp_path / "run"
+    (out / "state" / "probe").mkdir(parents=True)
+    live = out / "state" / "probe" / ".other-shard-video.json.x1.tmp"  # another shard's write, now
+    stale = out / "state" / "probe" / ".killed-video.json.x2.tmp"  # left by a run killed long ago
+    for p in (live, stale):
+        p.write_text("{")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    vidfast.run([str(synth_h264.path)], out, recipe="probe", progress=False, overrides=["runtime.shard=0/2"])
+    assert live.exists() and not stale.exists()
+    vidfast.run([str(synth_h264.path)], out, recipe="probe", progress=False, overrides=["runtime.shard=1/2"])
+    merge(out)
+    assert not live.exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -79,14 +80,19 @@ class RunStore:
                 "Choose a writable directory with -o/--output, or fix its permissions."
             ) from exc
 
-    def remove_partial_writes(self) -> int:
+    def remove_partial_writes(self, older_than_s: float = 0.0) -> int:
         """Delete the temporary files of writes a killed run left unfinished (``.<name>.*.tmp``); call only
-        while holding the run's lock, when no other process can be writing. Returns how many."""
+        while holding the run's lock. ``older_than_s`` > 0 spares younger files: the shards of a run share
+        the directory, and another shard's write in progress must not lose its file. Returns how many."""
         n = 0
+        cutoff = time.time() - older_than_s
         for path in self.root.rglob(".*.tmp"):
-            if path.is_file():
-                path.unlink(missing_ok=True)
-                n += 1
+            try:
+                if path.is_file() and (older_than_s <= 0 or path.stat().st_mtime < cutoff):
+                    path.unlink(missing_ok=True)
+                    n += 1
+            except FileNotFoundError:  # renamed into place by its writer meanwhile
+                continue
         return n
 
     def _result_path(self, stage: str, task: VideoTask) -> Path:
