@@ -182,6 +182,9 @@ class RayConfig:
     num_gpus: NonNegInt | None = None  # a new local cluster's GPUs (None: those Ray detects)
     object_store_mb: PositiveInt | None = None  # a new local cluster's object store (None: Ray's default)
     worker_retries: NonNegInt = 3  # re-runs of a batch whose worker process died, before its videos fail alone
+    # torch intra-op threads in each worker process (0: the node's CPUs, as a local run has; Ray alone
+    # would give a worker reserving < 1 CPU one thread, starving CPU model stages)
+    torch_threads: NonNegInt = 0
     stages: dict[str, RayStageConfig] = field(default_factory=dict)
 
 

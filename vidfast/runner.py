@@ -92,7 +92,7 @@ def make_executor(cfg: RunConfig, stages: list[Stage], store: RunStore,
         ray = rt.ray
         ray_options = RayOptions(address=ray.address, num_cpus=ray.num_cpus, num_gpus=ray.num_gpus,
                                  object_store_mb=ray.object_store_mb, use_gpus=cfg.models.device != "cpu",
-                                 worker_retries=ray.worker_retries,
+                                 worker_retries=ray.worker_retries, torch_threads=ray.torch_threads,
                                  stages={k: RayStageOptions(**dataclasses.asdict(v)) for k, v in ray.stages.items()})
         return RayExecutor(stages, store, options, ray_options, on_checkpoint=on_checkpoint)
     return LocalExecutor(stages, store, options, on_checkpoint=on_checkpoint)

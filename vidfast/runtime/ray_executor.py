@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import pickle
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -75,6 +76,7 @@ class RayOptions:
     object_store_mb: int | None = None
     use_gpus: bool = True  # False (models.device=cpu): no stage asks for a GPU
     worker_retries: int = 3
+    torch_threads: int = 0  # per worker process; 0: the node's CPU count (Ray's own default would be 1)
     stages: dict[str, RayStageOptions] = field(default_factory=dict)
 
 
@@ -189,16 +191,25 @@ class _Worker:
     """One stage's worker in a Ray process: set up on first use; a setup failure is kept, not raised."""
 
     def __init__(self, stage: Stage, fingerprint: str, store_root: str, retry_failed: bool,
-                 consumers: list[tuple[str, str]], drop: list[str]) -> None:
+                 consumers: list[tuple[str, str]], drop: list[str], torch_threads: int = 0) -> None:
         self.worker = StageWorker(stage, fingerprint, RunStore(store_root), retry_failed, consumers)
         self.drop = drop
+        self.torch_threads = torch_threads or len(os.sched_getaffinity(0))
         self.broken: BaseException | None = None
         try:
             self.worker.setup()
         except Exception as exc:
             self.broken = exc
 
+    def _threads(self) -> None:
+        # Ray sets OMP_NUM_THREADS=1 in a worker reserving < 1 CPU (model actors reserve none), so torch
+        # would run a CPU model on one thread; give it the node's cores, as a local run does.
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self._threads()
         index, rows = _decode(batch)
         live = [r for r in rows if r.fatal is None]
         if self.broken is not None:
@@ -230,12 +241,13 @@ _task_workers: dict[tuple[Any, ...], _Worker] = {}
 
 
 def stage_task(batch: dict[str, np.ndarray], stage: Stage, fingerprint: str, store_root: str, retry_failed: bool,
-               consumers: list[tuple[str, str]], drop: list[str]) -> dict[str, np.ndarray]:
+               consumers: list[tuple[str, str]], drop: list[str], torch_threads: int = 0) -> dict[str, np.ndarray]:
     """A CPU stage's task; its worker is kept per process, so ``setup`` runs once per worker process."""
     key = (stage.name, fingerprint, store_root, retry_failed)
     worker = _task_workers.get(key)
     if worker is None:
-        worker = _task_workers[key] = _Worker(stage, fingerprint, store_root, retry_failed, consumers, drop)
+        worker = _task_workers[key] = _Worker(stage, fingerprint, store_root, retry_failed, consumers, drop,
+                                              torch_threads)
     return worker(batch)
 
 
@@ -339,7 +351,7 @@ class RayExecutor:
         for k, (stage, plan) in enumerate(zip(self.stages, self.plans)):
             drop = [name for name, last in readers.items() if last <= k]
             args = (stage, prints[stage.name], str(self.store.root), self.opts.retry_failed,
-                    stage_consumers(self.stages, k, prints), drop)
+                    stage_consumers(self.stages, k, prints), drop, self.ray_opts.torch_threads)
             common: dict[str, Any] = {"batch_size": 1 if single else plan.batch_size, "batch_format": "numpy",
                                       "zero_copy_batch": True, "num_cpus": plan.num_cpus,
                                       "udf_modifying_row_count": False}
