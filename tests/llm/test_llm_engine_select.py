@@ -48,3 +48,14 @@ def test_vllm_prefix_order_groups_shared_prefixes():
     ]
     order = prefix_order(reqs)
     assert order == [1, 2, 0]  # the two summary_qa requests (same system prompt) are adjacent
+
+
+def test_auto_dtype_takes_bfloat16_where_the_hardware_multiplies_it(monkeypatch) -> None:
+    torch = pytest.importorskip("torch")
+    from vidfast.llm import transformers_backend as tb
+
+    assert tb.auto_dtype("cuda") == torch.bfloat16
+    monkeypatch.setattr(tb, "cpu_has_amx_bf16", lambda: True)
+    assert tb.auto_dtype("cpu") == torch.bfloat16
+    monkeypatch.setattr(tb, "cpu_has_amx_bf16", lambda: False)
+    assert tb.auto_dtype("cpu") == torch.float32
