@@ -93,9 +93,9 @@ def make_real_loop(src: Path, out: Path, width: int, height: int, loops: int, pr
         sout = enc.add_stream("libx264", rate=rate)
         sout.width, sout.height, sout.pix_fmt = width, height, "yuv420p"
         sout.options = {"preset": preset, "crf": "23"}
-        for frame in inp.decode(sin):
+        for i, frame in enumerate(inp.decode(sin)):
             small = frame.reformat(width, height, "yuv420p")
-            small.pts = None
+            small.pts, small.time_base = i, Fraction(1) / Fraction(rate)
             enc.mux(sout.encode(small))
         enc.mux(sout.encode())
     with av.open(str(once)) as one:

@@ -83,20 +83,36 @@ def make_detector(detector: str | Any, threshold: float | None, min_scene_len: A
 def content_components(path: str | os.PathLike[str], backend: ScoreBackend, with_edges: bool = False,
                        kernel_size: int = 0, downscale: float | None = None, batch: int = DEFAULT_BATCH,
                        stats: DecodeStats | None = None, fused: bool = True,
-                       observer: FrameObserver | None = None) -> tuple[np.ndarray, FrameClock, StreamFacts]:
+                       observer: FrameObserver | None = None,
+                       segments: int | None = None) -> tuple[np.ndarray, FrameClock, StreamFacts]:
     """Components [T, 4] (hue, sat, lum, edges) of every frame and the frame clock, in one pass.
 
     ``observer`` (optional) sees the stream facts once, then every batch with its components, as they
-    are computed (its frames kept for it), so it can act during the same decode."""
+    are computed (its frames kept for it), so it can act during the same decode. Without an observer
+    the video is decoded as ``segments`` stretches at once (None: one per core; 1: one decoder), see
+    segments.py; the result is the same."""
+    if observer is None and (segments is None or segments > 1):
+        from vidfast.scenes.segments import default_segments, segmented_components
+
+        done = segmented_components(path, backend, with_edges, kernel_size, downscale, batch, stats, fused,
+                                    default_segments() if segments is None else segments)
+        if done is not None:
+            return done
+    last: list[np.ndarray | None] = [None]  # the previous batch's last frame (batches are scored in order)
+
+    def score(b: FrameBatch) -> np.ndarray:
+        values = backend.scores(b.images, last[0], with_edges, kernel_size)
+        last[0] = b.images[-1]
+        return values
+
     facts, batches = stream_batches(path, "scenedetect", downscale, batch, stats, fused=fused,
-                                    keep_frames=observer is not None)
+                                    keep_frames=observer is not None, post=score)
     if observer is not None:
         observer.start(facts)
-    parts, pts, prev = [], [], None
+    parts, pts = [], []
     for b in batches:
-        parts.append(backend.scores(b.images, prev, with_edges, kernel_size))
+        parts.append(b.result)
         pts.append(b.pts)
-        prev = b.images[-1]
         if observer is not None:
             observer.batch(b, parts[-1])
     components = np.concatenate(parts) if parts else np.zeros((0, 4))
@@ -115,6 +131,7 @@ def detect_scenes(
     stats: DecodeStats | None = None,
     fused_decode: bool = True,
     observer: FrameObserver | None = None,
+    segments: int | None = None,
     **detector_kwargs: Any,
 ) -> SceneList:
     """Detect shots in ``path`` with PySceneDetect-0.7-identical cuts (content / adaptive) or TransNetV2.
@@ -126,6 +143,7 @@ def detect_scenes(
     latter, as scenedetect does). Extra keywords go to the detector (weights, luma_only, kernel_size,
     filter_mode, window_width, min_content_val, device, ...). The result carries per-frame score arrays.
     ``observer`` (content / adaptive) watches the same decode batch by batch (see keeper.py).
+    ``segments``: decoders run at once on stretches of the video (None: one per core; 1: one), same cuts.
     """
     det = make_detector(detector, threshold, min_scene_len, **detector_kwargs)
     if isinstance(det, TransNetV2Detector):
@@ -134,7 +152,7 @@ def detect_scenes(
         raise ConfigError(f"detector must be one of {', '.join(DETECTORS)} or a detector object, got {det!r}")
     scorer = choose_score_backend(backend)
     components, clock, facts = content_components(path, scorer, det.needs_edges, det.kernel_size or 0, downscale,
-                                                  batch, stats, fused_decode, observer)
+                                                  batch, stats, fused_decode, observer, segments)
     content_val = content_values(components, det.weights)
     scores = SceneScores(clock.frame_nums, components, content_val)
     if isinstance(det, AdaptiveDetector):
