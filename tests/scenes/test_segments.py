@@ -98,3 +98,33 @@ def test_only_reference_resetting_keyframes_split_h264_and_hevc() -> None:
     assert not segments._resets("hevc", _packet(b"\x00\x00\x01" + hevc_cra, True), None)
     assert segments._resets("vp9", _packet(b"\x82\x49", True), None)
     assert not segments._resets("mpeg4", _packet(b"\x00\x00\x01\xb6", True), None)
+
+
+@pytest.mark.parametrize("fixture", ["synth_indexed", "synth_h264", "bikes_mp4"])
+def test_frame_keeper_across_stretches_serves_the_sampler_frames(fixture: str, request: pytest.FixtureRequest,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grounding recipe's keeper split over the stretches: every kept frame is the sampler's."""
+    from vidfast.io.sampling import plan_uniform, sample_frames
+    from vidfast.scenes.detect import make_detector
+    from vidfast.scenes.keeper import FrameKeeper
+    from vidfast.stages.decode.sample import GroundingPlanner
+    from vidfast.stages.scenes.shots import apply_scene_rules
+
+    monkeypatch.setattr(segments, "MIN_SEGMENT_S", 1.0)
+    value = request.getfixturevalue(fixture)
+    path = getattr(value, "path", value)
+    det = make_detector("content", None, 5)
+    keeper = FrameKeeper(det, GroundingPlanner(0.5, None, 3, 0.2, 3), {"scene": 64, "caption": 48})
+    found = detect_scenes(path, detector=det, observer=keeper, segments=3)
+    assert len(keeper.parts) >= 2, "the video must have been decoded in stretches"
+    assert found.cuts == detect_scenes(path, "content", min_scene_len=5, segments=1).cuts
+    cache = keeper.finish(found.scenes)
+    kept = apply_scene_rules(found.scenes, 0.5, None)["scenes"]
+    spans = [[kept[a][0], kept[b][1]] for b in range(len(kept)) for a in range(max(0, b - 2), b + 1)]
+    for spec, plan, side in (("scene", plan_uniform(kept, 3), 64),
+                             ("caption", plan_uniform([s for s in spans if s[1] - s[0] >= 0.2], 1), 48)):
+        got = cache.take(path, spec, plan)
+        ref = sample_frames(path, plan, short_side=side)
+        np.testing.assert_array_equal(got["times"], ref.times_s)
+        np.testing.assert_array_equal(np.asarray(got["images"]), np.asarray(ref.images))
+    assert cache.hits > 3 * cache.fetched, (cache.hits, cache.fetched)  # the stretches' keepers served most

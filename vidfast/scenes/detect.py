@@ -88,14 +88,14 @@ def content_components(path: str | os.PathLike[str], backend: ScoreBackend, with
     """Components [T, 4] (hue, sat, lum, edges) of every frame and the frame clock, in one pass.
 
     ``observer`` (optional) sees the stream facts once, then every batch with its components, as they
-    are computed (its frames kept for it), so it can act during the same decode. Without an observer
-    the video is decoded as ``segments`` stretches at once (None: one per core; 1: one decoder), see
-    segments.py; the result is the same."""
-    if observer is None and (segments is None or segments > 1):
+    are computed (its frames kept for it), so it can act during the same decode. The video is decoded
+    as ``segments`` stretches at once (None: one per core; 1: one decoder; an observer must then be
+    splittable, see segments.py); the result is the same."""
+    if segments is None or segments > 1:
         from vidfast.scenes.segments import default_segments, segmented_components
 
         done = segmented_components(path, backend, with_edges, kernel_size, downscale, batch, stats, fused,
-                                    default_segments() if segments is None else segments)
+                                    default_segments() if segments is None else segments, observer)
         if done is not None:
             return done
     last: list[np.ndarray | None] = [None]  # the previous batch's last frame (batches are scored in order)

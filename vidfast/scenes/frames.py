@@ -9,10 +9,7 @@ fused native kernel, which yields the same bytes several times cheaper and prove
 (convert.py). ``transnet`` mode scales straight to 48x27 RGB in FFmpeg (bicubic, what TransNetV2's
 own ffmpeg pipe uses).
 
-In ``scenedetect`` mode a batch is converted (and handed to ``post``, e.g. the scorer) on one worker
-thread while this thread decodes the next batch: the native kernels release the GIL, so conversion
-and scoring run beside FFmpeg instead of between its frames (decode-only leaves about half a core
-idle on 2 cores). Batches are processed and yielded in order.
+This is the one-decoder pass; segments.py runs several decoders on stretches of the video at once.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -61,7 +57,7 @@ class FrameBatch:
     images: np.ndarray
     pts: np.ndarray
     frames: list[av.VideoFrame] | None = None  # the decoded frames themselves (``keep_frames``)
-    result: object = None  # what ``post`` returned for this batch (computed on the worker thread)
+    result: object = None  # what ``post`` returned for this batch
 
 
 @dataclass
@@ -130,7 +126,7 @@ def stream_batches(path: str | os.PathLike[str], mode: str = "scenedetect", down
     come from the self-checked native yuv420p kernel (convert.py); False forces FFmpeg BGR24 +
     cv2.resize for every frame. ``keep_frames`` hands the decoded frames on with each batch (for callers
     that convert a few of them again at another size, see keeper.py). ``post(batch)``, when given, runs
-    right after a batch's conversion, on the same thread and in batch order; its value is ``batch.result``.
+    right after a batch's conversion, in batch order; its value is ``batch.result``.
     """
     if mode not in ("scenedetect", "transnet"):
         raise ConfigError(f"unknown frame mode {mode!r}; valid: scenedetect, transnet")
@@ -144,8 +140,6 @@ def stream_batches(path: str | os.PathLike[str], mode: str = "scenedetect", down
                         stream_rate(stream), out_size, SmallBgrConverter(fused) if mode == "scenedetect" else None,
                         float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0, stream.start_time)
     stats.expected_frames = stream.frames or 0
-    if mode == "scenedetect":
-        return facts, _pipelined_batches(path, container, stream, facts, batch, stats, keep_frames, post)
     return facts, _batches(path, container, stream, facts, batch, stats, keep_frames, post)
 
 
@@ -161,50 +155,6 @@ def _sized_frames(container, stream, stats: DecodeStats) -> Iterator[tuple[int, 
                             f"{size[0]}x{size[1]}; skipped")
             continue
         yield normalize(frame), frame
-
-
-def _convert_batch(facts: StreamFacts, frames: list[av.VideoFrame], pts: np.ndarray, keep_frames: bool,
-                   post: Callable[[FrameBatch], object] | None) -> FrameBatch:
-    images = np.empty((len(frames), *facts.out_size, 3), dtype=np.uint8)
-    assert facts.converter is not None
-    for i, frame in enumerate(frames):
-        facts.converter(frame, images[i])
-    out = FrameBatch(images, pts, frames if keep_frames else None)
-    if post is not None:
-        out.result = post(out)
-    return out
-
-
-def _pipelined_batches(path, container, stream, facts, batch, stats, keep_frames, post) -> Iterator[FrameBatch]:  # noqa: ANN001
-    """Decoded frames gathered here; batches converted (+ ``post``) on one worker, one batch behind."""
-    t0 = time.perf_counter()
-    source = _sized_frames(container, stream, stats)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidfast-scenes")
-    pending: Future[FrameBatch] | None = None
-    try:
-        frames: list[av.VideoFrame] = []
-        pts = np.empty(batch, dtype=np.int64)
-        for pts[len(frames)], frame in source:
-            frames.append(frame)
-            if len(frames) == batch:
-                submitted = pool.submit(_convert_batch, facts, frames, pts, keep_frames, post)
-                if pending is not None:
-                    yield pending.result()
-                pending = submitted
-                frames, pts = [], np.empty(batch, dtype=np.int64)
-        if frames:
-            submitted = pool.submit(_convert_batch, facts, frames, pts[: len(frames)], keep_frames, post)
-            if pending is not None:
-                yield pending.result()
-            pending = submitted
-        if pending is not None:
-            last, pending = pending, None
-            yield last.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        source.close()
-        container.close()
-    finish(stats, path, t0)
 
 
 def _batches(path, container, stream, facts, batch, stats, keep_frames=False, post=None) -> Iterator[FrameBatch]:  # noqa: ANN001

@@ -140,6 +140,24 @@ class FrameKeeper:
         self.usable = True
         self.converters: dict[str, FrameConverter] = {}
         self.facts: StreamFacts | None = None
+        self.parts: list[FrameKeeper] = []  # one keeper per stretch when the video was decoded in stretches
+        self.offsets: list[int] = []
+        self.is_part = False  # this keeper watches one stretch: targets before its first frame are another's
+
+    # -- stretches (vidfast.scenes.segments) ------------------------------------------------------
+    def split(self, n: int) -> FrameKeeper:
+        """A keeper for one of ``n`` stretches decoded at once: the window is per decoder (a smaller one
+        loses the frames of long scenes before they close), the cache budget is shared."""
+        part = FrameKeeper(self.detector, self.planner, dict(self.cache.sides), self.window_bytes,
+                           self.cache_bytes // n)
+        part.is_part = True
+        return part
+
+    def join(self, parts: list[FrameKeeper], offsets: list[int]) -> None:
+        """Take the stretches' keepers (``offsets``: the decode index of each stretch's first frame)."""
+        self.parts, self.offsets = parts, offsets
+        self.usable = self.usable and all(p.usable for p in parts)
+        self.peak_held = sum(p.peak_held for p in parts)
 
     # -- FrameObserver -------------------------------------------------------------------------
     def start(self, facts: StreamFacts) -> None:
@@ -174,12 +192,31 @@ class FrameKeeper:
     # -- after the pass --------------------------------------------------------------------------
     def finish(self, scenes: Sequence[Sequence[float]]) -> FrameCache:
         """Plan again over the authoritative scenes (taking what the window still holds); the cache."""
+        if self.parts:
+            return self._finish_parts(scenes)
         if self.usable:
             for b in range(len(scenes)):
                 self._keep(self.planner(scenes, b))
         self.window.clear()
         self.held = 0
         self.cache.times = self.times[: self.n].copy() if self.usable else np.zeros(0)
+        if not self.usable:
+            self.cache.images.clear()
+        return self.cache
+
+    def _finish_parts(self, scenes: Sequence[Sequence[float]]) -> FrameCache:
+        """Each stretch's keeper finishes on the authoritative scenes; their images under whole-video indices."""
+        times = []
+        for part, offset in zip(self.parts, self.offsets):
+            cache = part.finish(scenes)  # also drops the part's window
+            times.append(part.times[: part.n])
+            if self.usable:
+                for (spec, k), image in cache.images.items():
+                    self.cache.images[(spec, k + offset)] = image
+            self.kept_bytes += part.kept_bytes
+            self.skipped_full += part.skipped_full
+        self.parts = []
+        self.cache.times = np.concatenate(times) if self.usable and times else np.zeros(0)
         if not self.usable:
             self.cache.images.clear()
         return self.cache
@@ -227,6 +264,8 @@ class FrameKeeper:
             return
         times = self.times[: self.n]
         for spec, t in targets:
+            if self.is_part and self.n and t + TIME_EPS_S < times[0]:
+                continue
             k = int(np.searchsorted(times, t + TIME_EPS_S, side="right")) - 1
             k = min(max(k, 0), self.n - 1)
             key = (spec, k)

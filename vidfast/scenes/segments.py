@@ -12,6 +12,10 @@ keyframe, and the stretches together must give one strictly increasing run of PT
 frame without PTS, a frame size change, or a failed self-check of the fused conversion sends the video
 to the one-decoder pass. The first frame of each later stretch is scored again against the last frame
 of the stretch before it (its true predecessor).
+
+An observer that can be split (``split()`` -> a fresh observer for one stretch, ``join(parts,
+offsets)`` -> the whole; the grounding frame keeper, keeper.py) watches each stretch's batches on its
+thread.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from vidfast.io.decode import DecodeStats, finish, iter_av_frames, open_decoder
 from vidfast.scenes.base import FrameClock, ScoreBackend
 from vidfast.scenes.convert import SmallBgrConverter
 from vidfast.scenes.frames import (
+    FrameBatch,
     StreamFacts,
     _PtsNormalizer,
     downscale_factor,
@@ -145,6 +150,7 @@ class _Stretch:
     first: np.ndarray | None = None
     last: np.ndarray | None = None
     converter: SmallBgrConverter | None = None
+    observer: Any = None
     error: BaseException | None = None
 
 
@@ -160,6 +166,9 @@ def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts,
             st.converter = conv = SmallBgrConverter(fused)
             images = np.empty((batch, *facts.out_size, 3), np.uint8)
             pts = np.empty(batch, np.int64)
+            kept: list[av.VideoFrame] | None = [] if st.observer is not None else None
+            if st.observer is not None:
+                st.observer.start(facts)
             n, prev = 0, None
             for frame in frames:
                 if frame.pts is None:
@@ -177,12 +186,15 @@ def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts,
                 st.raw_pts.append(frame.pts)
                 pts[n] = normalize(frame)
                 conv(frame, images[n])
+                if kept is not None:
+                    kept.append(frame)
                 n += 1
                 if n == batch:
-                    prev = _score(st, images, pts, n, prev, backend, with_edges, kernel_size)
+                    prev = _score(st, images, pts, n, prev, backend, with_edges, kernel_size, kept)
                     images, pts, n = np.empty_like(images), np.empty_like(pts), 0
+                    kept = [] if kept is not None else None
             if n:
-                _score(st, images, pts, n, prev, backend, with_edges, kernel_size)
+                _score(st, images, pts, n, prev, backend, with_edges, kernel_size, kept)
         finally:
             frames.close()
             container.close()
@@ -195,21 +207,25 @@ def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts,
 
 
 def _score(st: _Stretch, images: np.ndarray, pts: np.ndarray, n: int, prev: np.ndarray | None,
-           backend: ScoreBackend, with_edges: bool, kernel_size: int) -> np.ndarray:
+           backend: ScoreBackend, with_edges: bool, kernel_size: int,
+           frames: list[av.VideoFrame] | None = None) -> np.ndarray:
     if st.first is None:
         st.first = images[0].copy()
     st.parts.append(backend.scores(images[:n], prev, with_edges, kernel_size))
     st.pts.append(pts[:n].copy())
     st.last = images[n - 1]
+    if st.observer is not None:
+        st.observer.batch(FrameBatch(images[:n], st.pts[-1], frames), st.parts[-1])
     return images[n - 1]
 
 
 def segmented_components(path: str | os.PathLike[str], backend: ScoreBackend, with_edges: bool, kernel_size: int,
                          downscale: float | None, batch: int, stats: DecodeStats | None, fused: bool,
-                         segments: int) -> tuple[np.ndarray, FrameClock, StreamFacts] | None:
+                         segments: int, observer: Any = None) -> tuple[np.ndarray, FrameClock, StreamFacts] | None:
     """``content_components`` by several decoders at once, or None when this video must take the
-    one-decoder pass (``stats`` is then untouched)."""
-    if segments < 2:
+    one-decoder pass (``stats`` and ``observer`` are then untouched). ``observer`` needs ``split`` /
+    ``join`` (see the module docstring)."""
+    if segments < 2 or (observer is not None and not hasattr(observer, "split")):
         return None
     points = split_points(path, segments)
     if not points:
@@ -229,6 +245,9 @@ def segmented_components(path: str | os.PathLike[str], backend: ScoreBackend, wi
         container.close()
     bounds: list[int | None] = [None, *points, None]
     stretches = [_Stretch(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+    if observer is not None:
+        for st in stretches:
+            st.observer = observer.split(len(stretches))
     args: tuple[Any, ...] = (facts, (w, h), backend, with_edges, kernel_size, batch, fused)
     threads = [threading.Thread(target=_run_stretch, args=(path, st, *args), name=f"vidfast-scenes-{i}", daemon=True)
                for i, st in enumerate(stretches)]
@@ -257,6 +276,10 @@ def segmented_components(path: str | os.PathLike[str], backend: ScoreBackend, wi
         stats.frames_decoded += len(st.raw_pts)
         stats.packets += st.stats.packets
     facts.converter.fused_frames = sum(st.converter.fused_frames for st in stretches if st.converter)
+    if observer is not None:
+        offsets = np.cumsum([0] + [len(st.raw_pts) for st in stretches[:-1]]).tolist()
+        observer.start(facts)
+        observer.join([st.observer for st in stretches], offsets)
     components = np.concatenate([p for st in stretches for p in st.parts])
     pts = np.concatenate([p for st in stretches for p in st.pts])
     finish(stats, path, t0)
