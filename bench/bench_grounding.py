@@ -99,19 +99,19 @@ def long_video() -> Path:
     return path
 
 
-def real_loop_video(loops: int = 30) -> Path | None:
-    """Real footage, long: the shared testvideo.mp4 (24 s, 1280x720) at 640x360 (x264 medium), looped
-    ``loops`` times (21,600 frames at 30); None without ../shared."""
+def real_loop_video(loops: int = 30, size: tuple[int, int] = (640, 360)) -> Path | None:
+    """Real footage, long: the shared testvideo.mp4 (24 s, 1280x720) scaled to ``size`` (x264 medium),
+    looped ``loops`` times (640x360 x 30: 21,600 frames); None without ../shared."""
     src = SHARED / "testvideo.mp4"
     if not src.is_file():
         return None
-    path = TMP / f"real_640x360_loop{loops}.mp4"
+    path = TMP / f"real_{size[0]}x{size[1]}_loop{loops}.mp4"
     if not path.is_file():
         from bench.make_long_video import make_real_loop
 
         TMP.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp_{path.name}")
-        make_real_loop(src, tmp, 640, 360, loops)
+        make_real_loop(src, tmp, size[0], size[1], loops)
         tmp.replace(path)
     return path
 
@@ -127,6 +127,7 @@ def find_videos(quick: bool, long: bool) -> dict[str, Path]:
     if long:
         found["long_1280x720_10min"] = long_video()
         found["real_640x360_loop30"] = real_loop_video()
+        found["real_1920x1080_loop5"] = real_loop_video(5, (1920, 1080))
     return {k: v for k, v in found.items() if v is not None}
 
 

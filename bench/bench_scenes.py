@@ -56,19 +56,10 @@ def _package_file(package: str, *parts: str) -> Path | None:
 def long_clips() -> dict[str, Path]:
     """The long clips: real footage looped (640x360, 21,600 frames), the 10-minute 720p synthetic clip,
     and real footage at 1080p (the shared testvideo.mp4 upscaled, 5 loops, 3,600 frames)."""
-    from bench.bench_grounding import TMP, long_video, real_loop_video
+    from bench.bench_grounding import long_video, real_loop_video
 
-    found = {"real_640x360_loop30.mp4": real_loop_video(), "long_1280x720_10min.mp4": long_video()}
-    src = SHARED_CLIPS / "testvideo.mp4"
-    if src.is_file():
-        path = TMP / "real_1920x1080_loop5.mp4"
-        if not path.is_file():
-            from bench.make_long_video import make_real_loop
-
-            tmp = path.with_name(f".tmp_{path.name}")
-            make_real_loop(src, tmp, 1920, 1080, 5)
-            tmp.replace(path)
-        found["real_1920x1080_loop5.mp4"] = path
+    found = {"real_640x360_loop30.mp4": real_loop_video(), "long_1280x720_10min.mp4": long_video(),
+             "real_1920x1080_loop5.mp4": real_loop_video(5, (1920, 1080))}
     return {k: v for k, v in found.items() if v is not None}
 
 

@@ -128,3 +128,16 @@ def test_frame_keeper_across_stretches_serves_the_sampler_frames(fixture: str, r
         np.testing.assert_array_equal(got["times"], ref.times_s)
         np.testing.assert_array_equal(np.asarray(got["images"]), np.asarray(ref.images))
     assert cache.hits > 3 * cache.fetched, (cache.hits, cache.fetched)  # the stretches' keepers served most
+
+
+def test_each_stretch_keeper_plans_on_its_own() -> None:
+    """Stretch keepers run on their own threads: a shared (stateful) planner raced (IndexError)."""
+    from vidfast.scenes.detect import make_detector
+    from vidfast.scenes.keeper import FrameKeeper
+    from vidfast.stages.decode.sample import GroundingPlanner
+
+    keeper = FrameKeeper(make_detector("content", None, 15), GroundingPlanner(0.5, None, 3, 1.0, 4), {"scene": 64})
+    a, b = keeper.split(2), keeper.split(2)
+    assert len({id(keeper.planner), id(a.planner), id(b.planner)}) == 3
+    assert a.is_part and b.is_part and not keeper.is_part
+    assert a.window_bytes == keeper.window_bytes and a.cache_bytes == keeper.cache_bytes // 2

@@ -23,6 +23,7 @@ fetched by the sampler in one partial pass (:meth:`FrameCache.take`).
 from __future__ import annotations
 
 import collections
+import copy
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ class FrameKeeper:
     def split(self, n: int) -> FrameKeeper:
         """A keeper for one of ``n`` stretches decoded at once: the window is per decoder (a smaller one
         loses the frames of long scenes before they close), the cache budget is shared."""
-        part = FrameKeeper(self.detector, self.planner, dict(self.cache.sides), self.window_bytes,
+        # a planner has state (the scenes planned so far): each stretch's thread gets its own copy
+        part = FrameKeeper(self.detector, copy.deepcopy(self.planner), dict(self.cache.sides), self.window_bytes,
                            self.cache_bytes // n)
         part.is_part = True
         return part
