@@ -243,12 +243,6 @@ class TransformersEngine(LLMEngine):
         head = self._heads.get(task)
         self._heads[task] = tuple(ids) if head is None else head[: common_prefix(head, ids)]
 
-    def encode(self, request: LLMRequest) -> tuple[tuple[int, ...], list[int]]:
-        """The prompt's token ids split into (cached prefix, rest) (see ``split``)."""
-        ids = self.tokenize(request)
-        self._learn_head(request.task, ids)
-        return self.split(request, ids)
-
     def split(self, request: LLMRequest, ids: list[int]) -> tuple[tuple[int, ...], list[int]]:
         """``ids`` split into (shared prefix, rest): the prefix's KV cache is computed once and reused.
 

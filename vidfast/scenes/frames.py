@@ -132,15 +132,20 @@ def stream_batches(path: str | os.PathLike[str], mode: str = "scenedetect", down
         raise ConfigError(f"unknown frame mode {mode!r}; valid: scenedetect, transnet")
     stats = stats if stats is not None else DecodeStats()
     container, stream = open_decoder(path, threads)
-    cc = stream.codec_context
-    w, h = cc.width, cc.height
-    factor = downscale_factor(w, h, downscale)
-    out_size = scaled_size(w, h, factor) if mode == "scenedetect" else TRANSNET_SIZE
-    facts = StreamFacts(w, h, Fraction(stream.time_base.numerator, stream.time_base.denominator),
-                        stream_rate(stream), out_size, SmallBgrConverter(fused) if mode == "scenedetect" else None,
-                        float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0, stream.start_time)
+    facts = stream_facts(stream, mode, downscale, fused)
     stats.expected_frames = stream.frames or 0
     return facts, _batches(path, container, stream, facts, batch, stats, keep_frames, post)
+
+
+def stream_facts(stream: av.video.stream.VideoStream, mode: str = "scenedetect", downscale: float | None = None,
+                 fused: bool = True) -> StreamFacts:
+    """The facts of an open stream; ``mode`` scenedetect gets the small-BGR converter."""
+    cc = stream.codec_context
+    w, h = cc.width, cc.height
+    out_size = scaled_size(w, h, downscale_factor(w, h, downscale)) if mode == "scenedetect" else TRANSNET_SIZE
+    return StreamFacts(w, h, Fraction(stream.time_base.numerator, stream.time_base.denominator),
+                       stream_rate(stream), out_size, SmallBgrConverter(fused) if mode == "scenedetect" else None,
+                       float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0, stream.start_time)
 
 
 def _sized_frames(container, stream, stats: DecodeStats) -> Iterator[tuple[int, av.VideoFrame]]:  # noqa: ANN001

@@ -24,7 +24,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import av
@@ -33,14 +32,7 @@ import numpy as np
 from vidfast.io.decode import DecodeStats, finish, iter_av_frames, open_decoder
 from vidfast.scenes.base import FrameClock, ScoreBackend
 from vidfast.scenes.convert import SmallBgrConverter
-from vidfast.scenes.frames import (
-    FrameBatch,
-    StreamFacts,
-    _PtsNormalizer,
-    downscale_factor,
-    scaled_size,
-    stream_rate,
-)
+from vidfast.scenes.frames import FrameBatch, StreamFacts, _PtsNormalizer, stream_facts
 
 # Codecs whose key frames (as the demuxer flags them) reset every reference; H.264 and HEVC also need
 # an IDR NAL unit in the packet (a recovery-point I frame is flagged key but may be followed by frames
@@ -109,34 +101,38 @@ def split_points(path: str | os.PathLike[str], segments: int) -> list[int]:
     (empty when the codec has none we trust, or the video is too short to be worth it)."""
     container, stream = open_decoder(path, 1)
     try:
-        codec = stream.codec_context.name
-        if codec not in _RESET_ON_KEY and codec not in _IDR_NALS:
-            return []
-        tb = stream.time_base
-        start = stream.start_time or 0
-        if stream.duration and tb:
-            duration = float(stream.duration * tb)
-        elif container.duration:
-            duration = container.duration / av.time_base
-        else:
-            return []
-        n = min(segments, int(duration // MIN_SEGMENT_S))
-        if n < 2 or not tb:
-            return []
-        length_size = _length_size(codec, stream.codec_context.extradata)
-        points: set[int] = set()
-        for i in range(1, n):
-            target = start + int(duration * i / n / float(tb))
-            try:
-                container.seek(target, stream=stream, backward=True)
-                packet = next((p for p in container.demux(stream) if p.pts is not None and p.size), None)
-            except (av.FFmpegError, StopIteration):
-                continue
-            if packet is not None and packet.pts > start and _resets(codec, packet, length_size):
-                points.add(int(packet.pts))
-        return sorted(points)
+        return _split_points(container, stream, segments)
     finally:
         container.close()
+
+
+def _split_points(container: Any, stream: av.video.stream.VideoStream, segments: int) -> list[int]:
+    codec = stream.codec_context.name
+    if codec not in _RESET_ON_KEY and codec not in _IDR_NALS:
+        return []
+    tb = stream.time_base
+    start = stream.start_time or 0
+    if stream.duration and tb:
+        duration = float(stream.duration * tb)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    else:
+        return []
+    n = min(segments, int(duration // MIN_SEGMENT_S))
+    if n < 2 or not tb:
+        return []
+    length_size = _length_size(codec, stream.codec_context.extradata)
+    points: set[int] = set()
+    for i in range(1, n):
+        target = start + int(duration * i / n / float(tb))
+        try:
+            container.seek(target, stream=stream, backward=True)
+            packet = next((p for p in container.demux(stream) if p.pts is not None and p.size), None)
+        except (av.FFmpegError, StopIteration):
+            continue
+        if packet is not None and packet.pts > start and _resets(codec, packet, length_size):
+            points.add(int(packet.pts))
+    return sorted(points)
 
 
 @dataclass
@@ -154,7 +150,7 @@ class _Stretch:
     error: BaseException | None = None
 
 
-def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts, size: tuple[int, int],
+def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts,
                  backend: ScoreBackend, with_edges: bool, kernel_size: int, batch: int, fused: bool) -> None:
     try:
         container, stream = open_decoder(path, 1)
@@ -179,7 +175,7 @@ def _run_stretch(path: str | os.PathLike[str], st: _Stretch, facts: StreamFacts,
                     break
                 if st.lo is not None and not st.raw_pts and frame.pts != st.lo:
                     raise _Fallback(f"the stretch at PTS {st.lo} starts at PTS {frame.pts}")
-                if (frame.width, frame.height) != size:
+                if frame.width != facts.width or frame.height != facts.height:
                     raise _Fallback("the frame size changes")
                 if st.raw_pts and frame.pts <= st.raw_pts[-1]:
                     raise _Fallback("PTS do not increase")
@@ -227,28 +223,22 @@ def segmented_components(path: str | os.PathLike[str], backend: ScoreBackend, wi
     ``join`` (see the module docstring)."""
     if segments < 2 or (observer is not None and not hasattr(observer, "split")):
         return None
-    points = split_points(path, segments)
-    if not points:
-        return None
     t0 = time.perf_counter()
     container, stream = open_decoder(path, 1)
-    try:
-        cc = stream.codec_context
-        w, h = cc.width, cc.height
-        factor = downscale_factor(w, h, downscale)
-        facts = StreamFacts(w, h, Fraction(stream.time_base.numerator, stream.time_base.denominator),
-                            stream_rate(stream), scaled_size(w, h, factor), SmallBgrConverter(fused),
-                            float(stream.sample_aspect_ratio) if stream.sample_aspect_ratio else 1.0,
-                            stream.start_time)
+    try:  # the stream's facts and the split points from one open
+        facts = stream_facts(stream, "scenedetect", downscale, fused)
         expected = stream.frames or 0
+        points = _split_points(container, stream, segments)
     finally:
         container.close()
+    if not points:
+        return None
     bounds: list[int | None] = [None, *points, None]
     stretches = [_Stretch(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
     if observer is not None:
         for st in stretches:
             st.observer = observer.split(len(stretches))
-    args: tuple[Any, ...] = (facts, (w, h), backend, with_edges, kernel_size, batch, fused)
+    args: tuple[Any, ...] = (facts, backend, with_edges, kernel_size, batch, fused)
     threads = [threading.Thread(target=_run_stretch, args=(path, st, *args), name=f"vidfast-scenes-{i}", daemon=True)
                for i, st in enumerate(stretches)]
     for t in threads:
@@ -257,7 +247,6 @@ def segmented_components(path: str | os.PathLike[str], backend: ScoreBackend, wi
         t.join()
     for st in stretches:
         if isinstance(st.error, _Fallback):
-            facts.converter.fallback_reason = None
             return None
         if st.error is not None:
             raise st.error
